@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -29,7 +30,5 @@ def test_readers_fail_cleanly(lines: list[str], reader: object, prefix: str) -> 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "input.txt"
         path.write_text(prefix + "\n".join(lines), encoding="utf-8")
-        try:
+        with contextlib.suppress(KnowledgeBaseError):
             reader(path)  # type: ignore[operator]
-        except KnowledgeBaseError:
-            pass

@@ -204,3 +204,21 @@ def test_obographs_json_matches_obo(tmp_path: Path) -> None:
     assert from_json.strings["term_synonyms"] == from_obo.strings["term_synonyms"]
     for key in ("ancestor_indices", "term_ic", "ann_term"):
         assert np.array_equal(from_json.arrays[key], from_obo.arrays[key])
+
+
+def test_genes_to_disease_file_is_read(tmp_path: Path) -> None:
+    g2d = tmp_path / "genes_to_disease.txt"
+    g2d.write_text(
+        "gene_id\tgene_symbol\tassociation_type\tdisease_id\tsource\n"
+        "NCBIGene:11\tGENEA\tMENDELIAN\tOMIM:100001\tomim\n"
+        "NCBIGene:22\tGENEB\tMENDELIAN\tOMIM:100002\tomim\n"
+        "NCBIGene:22\tGENEB\tPOLYGENIC\tORPHA:900\torphanet\n"
+    )
+    files = toy_release_files()
+    c = compile_kb(
+        type(files)(files.ontology, files.annotations, g2d, files.hgnc, files.mondo,
+                    files.french_labels, files.french_synonyms)
+    )
+    kb = KnowledgeBase(c.arrays, c.strings, c.manifest)
+    assert kb.gene("GENEB").diseases == ("OMIM:100002", "ORPHA:900")
+    assert sorted(c.strings["gene_disease_association"]) == ["MENDELIAN", "MENDELIAN", "POLYGENIC"]

@@ -163,26 +163,23 @@ def compile_kb(files: ReleaseFiles, *, version: str | None = None) -> CompiledKb
     warnings: list[str] = []
 
     # --- terms -------------------------------------------------------------------------------
-    live = [t for t in ontology.terms if not t.obsolete]
-    term_index = {t.id: i for i, t in enumerate(live)}
+    live = [rt for rt in ontology.terms if not rt.obsolete]
+    term_index = {rt.id: i for i, rt in enumerate(live)}
     alt_ids: dict[str, str] = {}
-    for t in live:
-        for alt in t.alt_ids:
-            alt_ids[alt] = t.id
+    for rt in live:
+        for alt in rt.alt_ids:
+            alt_ids[alt] = rt.id
     obsolete: dict[str, str] = {}
-    for t in ontology.terms:
-        if not t.obsolete:
+    for rt in ontology.terms:
+        if not rt.obsolete:
             continue
-        target = t.replaced_by if t.replaced_by in term_index else None
-        if target is None and len(t.consider) == 1 and t.consider[0] in term_index:
-            target = t.consider[0]
-        obsolete[t.id] = target or ""
-        for alt in t.alt_ids:
+        target = rt.replaced_by if rt.replaced_by in term_index else None
+        if target is None and len(rt.consider) == 1 and rt.consider[0] in term_index:
+            target = rt.consider[0]
+        obsolete[rt.id] = target or ""
+        for alt in rt.alt_ids:
             obsolete.setdefault(alt, target or "")
-    parents: list[list[int]] = []
-    for t in live:
-        ps = sorted({term_index[p] for p in t.parents if p in term_index})
-        parents.append(ps)
+    parents = [sorted({term_index[p] for p in rt.parents if p in term_index}) for rt in live]
     ancestors = _ancestor_lists(parents)
     n_terms = len(live)
 
@@ -275,12 +272,12 @@ def compile_kb(files: ReleaseFiles, *, version: str | None = None) -> CompiledKb
     ic = -np.log((disease_count + 1.0) / (n_diseases + 1.0))
 
     # --- genes ---------------------------------------------------------------------------------
-    by_ncbi = {g.ncbi_gene_id: i for i, g in enumerate(hgnc) if g.ncbi_gene_id}
-    by_symbol = {g.symbol: i for i, g in enumerate(hgnc)}
+    by_ncbi = {hg.ncbi_gene_id: i for i, hg in enumerate(hgnc) if hg.ncbi_gene_id}
+    by_symbol = {hg.symbol: i for i, hg in enumerate(hgnc)}
     by_previous: dict[str, set[int]] = defaultdict(set)
-    for i, g in enumerate(hgnc):
-        for s in g.previous:
-            by_previous[s].add(i)
+    for i, hg in enumerate(hgnc):
+        for symbol in hg.previous:
+            by_previous[symbol].add(i)
     gd: set[tuple[int, int]] = set()
     gd_assoc: dict[tuple[int, int], str] = {}
     unmapped_genes: set[str] = set()
@@ -420,10 +417,10 @@ def compile_kb(files: ReleaseFiles, *, version: str | None = None) -> CompiledKb
     for path, mversion in zip(files.mondo, mondo_versions, strict=True):
         sources.append(SourceInfo("MONDO exact mappings", mversion, "CC-BY 4.0", path.name,
                                   _sha256(path)))
-    for path in (files.french_labels, files.french_synonyms):
-        if path is not None:
+    for fr_path in (files.french_labels, files.french_synonyms):
+        if fr_path is not None:
             sources.append(SourceInfo("HPO French translation", "hpo-translations@62f1d25",
-                                      _HPO_LICENCE, path.name, _sha256(path)))
+                                      _HPO_LICENCE, fr_path.name, _sha256(fr_path)))
     prefix_counts: dict[str, int] = defaultdict(int)
     for p in prefixes:
         prefix_counts[p] += 1

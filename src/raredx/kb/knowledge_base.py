@@ -52,7 +52,10 @@ class KnowledgeBase:
     """
 
     def __init__(
-        self, arrays: Mapping[str, np.ndarray], strings: Mapping[str, Any], manifest: Mapping[str, Any]
+        self,
+        arrays: Mapping[str, np.ndarray],
+        strings: Mapping[str, Any],
+        manifest: Mapping[str, Any],
     ) -> None:
         self.manifest: Mapping[str, Any] = manifest
         self.version: str = str(manifest["version"])
@@ -181,7 +184,8 @@ class KnowledgeBase:
     def descendants(self, idx: int) -> np.ndarray:
         """Indices of `idx`'s descendants, including `idx` itself (sorted)."""
         m = self.descendant_matrix
-        return m.indices[m.indptr[idx] : m.indptr[idx + 1]]
+        indices: np.ndarray = m.indices[m.indptr[idx] : m.indptr[idx + 1]]
+        return indices
 
     def is_ancestor(self, ancestor: str | int, term: str | int) -> bool:
         """True if `ancestor` is `term` or one of its ancestors."""
@@ -292,9 +296,8 @@ class KnowledgeBase:
         return tuple(sorted(others)) + tuple(self._group_mondo[g])
 
     def inheritance_modes(self, disease: int) -> tuple[str, ...]:
-        return tuple(
-            self.term_ids[int(t)] for t in self.inheritance_term[self.inheritance_disease == disease]
-        )
+        terms = self.inheritance_term[self.inheritance_disease == disease]
+        return tuple(self.term_ids[int(t)] for t in terms)
 
     # ------------------------------------------------------------------ genes
     @cached_property

@@ -44,8 +44,8 @@ def open_text(path: Path) -> io.TextIOBase:
     with path.open("rb") as fh:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")  # type: ignore[return-value]
-    return path.open("r", encoding="utf-8")  # type: ignore[return-value]
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return path.open("r", encoding="utf-8")
 
 
 @dataclass(slots=True)
@@ -98,7 +98,9 @@ def read_obo(path: Path) -> OntologyRelease:
                 continue
             key, sep, value = line.partition(":")
             if not sep:
-                raise KnowledgeBaseError(f"{path}:{lineno}: not an OBO tag-value line: {line[:80]!r}")
+                raise KnowledgeBaseError(
+                    f"{path}:{lineno}: not an OBO tag-value line: {line[:80]!r}"
+                )
             value = value.strip()
             if not in_term:
                 if key == "data-version":

@@ -131,7 +131,7 @@ def _write(compiled: CompiledKb, root: Path) -> Path:
     target = root / version
     tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=root))
     try:
-        np.savez(tmp / "arrays.npz", **compiled.arrays)
+        np.savez(tmp / "arrays.npz", allow_pickle=False, **compiled.arrays)
         (tmp / "strings.json").write_bytes(orjson.dumps(compiled.strings))
         (tmp / "manifest.json").write_bytes(
             orjson.dumps(compiled.manifest, option=orjson.OPT_INDENT_2)

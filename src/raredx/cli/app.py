@@ -1,0 +1,38 @@
+"""The root `raredx` Typer application with every command group registered."""
+
+from __future__ import annotations
+
+import typer
+
+from raredx import __version__
+from raredx.cli import case, kb
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="raredx",
+    help="Ranked, explained differential diagnosis for rare genetic diseases. Decision support "
+    "for specialists: raredx supports, and never replaces, the clinician's judgement.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"raredx {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """raredx supports, and never replaces, the clinician's judgement."""
+
+
+app.add_typer(kb.app, name="kb")
+app.add_typer(case.app, name="case")
