@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from raredx import __version__
-from raredx.cli import case, kb
+from raredx.cli import case, hpo, kb
 
 __all__ = ["app"]
 
@@ -35,4 +35,5 @@ def _root(
 
 
 app.add_typer(kb.app, name="kb")
+app.add_typer(hpo.app, name="hpo")
 app.add_typer(case.app, name="case")

@@ -32,7 +32,7 @@ __all__ = [
     "parse_frequency",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bumped whenever the cache layout or its derivation changes; older caches are recompiled."""
 
 INHERITANCE_ROOT = "HP:0000005"
@@ -379,10 +379,10 @@ def compile_kb(files: ReleaseFiles, *, version: str | None = None) -> CompiledKb
         "term_ids": [t.id for t in live],
         "term_labels": [t.label for t in live],
         "term_definitions": [t.definition for t in live],
-        "term_synonyms": [[s for s, _ in t.synonyms] for t in live],
+        "term_synonyms": [_usable_synonyms(rt.synonyms) for rt in live],
         "term_alt_ids": [t.alt_ids for t in live],
-        "term_labels_fr": [fr_labels.get(t.id, "") for t in live],
-        "term_synonyms_fr": [fr_syns.get(t.id, []) for t in live],
+        "term_labels_fr": [fr_labels.get(rt.id, [""])[0] for rt in live],
+        "term_synonyms_fr": [_french_synonyms(rt.id, fr_labels, fr_syns) for rt in live],
         "alt_ids": alt_ids,
         "obsolete": obsolete,
         "disease_ids": disease_ids,
@@ -449,6 +449,30 @@ def compile_kb(files: ReleaseFiles, *, version: str | None = None) -> CompiledKb
         "warnings": warnings,
     }
     return CompiledKb(arrays=arrays, strings=strings, manifest=manifest)
+
+
+def _usable_synonyms(synonyms: list[tuple[str, str]]) -> list[str]:
+    """EXACT and RELATED synonyms. BROAD and NARROW ones name another concept and obsolete
+    synonyms are discarded wording: matching them would put words in the clinician's mouth."""
+    out: list[str] = []
+    for text, scope in synonyms:
+        kind = scope.split()
+        usable = kind[:1] in (["EXACT"], ["RELATED"]) and "obsolete_synonym" not in kind[1:]
+        if usable and text not in out:
+            out.append(text)
+    return out
+
+
+def _french_synonyms(
+    term_id: str, labels: dict[str, list[str]], synonyms: dict[str, list[str]]
+) -> list[str]:
+    """Extra official labels first, then synonyms; without repeating the label."""
+    names = labels.get(term_id, [])
+    out: list[str] = []
+    for name in names[1:] + synonyms.get(term_id, []):
+        if name not in out and name not in names[:1]:
+            out.append(name)
+    return out
 
 
 def _source_dict(s: SourceInfo) -> dict[str, str]:

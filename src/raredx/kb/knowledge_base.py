@@ -196,6 +196,14 @@ class KnowledgeBase:
         return pos < len(anc) and int(anc[pos]) == a
 
     @cached_property
+    def term_annotation_count(self) -> np.ndarray:
+        """Positive annotations made with exactly this term (not its descendants), per term."""
+        counts: np.ndarray = np.bincount(
+            self.ann_term[~self.ann_negated], minlength=self.n_terms
+        )
+        return counts
+
+    @cached_property
     def ancestor_matrix(self) -> sp.csr_matrix:
         """Terms x terms, 1 where column is an ancestor of (or equal to) row."""
         data = np.ones(len(self.ancestor_indices), dtype=np.float32)

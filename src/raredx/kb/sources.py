@@ -55,7 +55,8 @@ class RawTerm:
     id: str
     label: str = ""
     definition: str = ""
-    synonyms: list[tuple[str, str]] = field(default_factory=list)  # (text, scope)
+    # (text, "SCOPE [type]"), e.g. ("Low platelet count", "EXACT layperson")
+    synonyms: list[tuple[str, str]] = field(default_factory=list)
     alt_ids: list[str] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
     obsolete: bool = False
@@ -120,8 +121,8 @@ def read_obo(path: Path) -> OntologyRelease:
             elif key == "synonym":
                 m = _QUOTED.match(value)
                 if m:
-                    rest = m.group(2).split()
-                    scope = rest[0] if rest else "RELATED"
+                    rest = [w for w in m.group(2).split() if not w.startswith("[")]
+                    scope = " ".join(rest[:2]) if rest else "RELATED"
                     current.synonyms.append((_unescape(m.group(1)), scope))
             elif key == "alt_id":
                 current.alt_ids.append(value)
@@ -398,22 +399,28 @@ def read_sssom(path: Path) -> tuple[str, list[tuple[str, str]]]:
     return (match.group(1) if match else version or "unknown"), pairs
 
 
-def read_french_labels(path: Path) -> dict[str, str]:
-    """HPO id -> official French label, from the Babelon TSV of hpo-translations."""
-    labels: dict[str, str] = {}
+def read_french_labels(path: Path) -> dict[str, list[str]]:
+    """HPO id -> official French labels in file order (the first is the label; a few terms
+    carry more than one, which are kept as synonyms), from the Babelon TSV."""
+    labels: dict[str, list[str]] = {}
     for _, (subject, predicate, value) in _tsv_columns(
         path, ("subject_id", "predicate_id", "translation_value")
     ):
         if predicate == "rdfs:label" and value and subject.startswith("HP:"):
-            labels[subject] = value
+            known = labels.setdefault(subject, [])
+            if value not in known:
+                known.append(value)
     return labels
 
 
 def read_french_synonyms(path: Path) -> dict[str, list[str]]:
-    """HPO id -> French synonyms, from the synonyms TSV of hpo-translations."""
+    """HPO id -> French synonyms (official and candidate; rows marked NOT_TRANSLATED are
+    skipped), from the synonyms TSV of hpo-translations."""
     synonyms: dict[str, list[str]] = {}
-    for _, (subject, value) in _tsv_columns(path, ("subject_id", "translation_value")):
-        if not subject.startswith("HP:"):
+    for _, (subject, value, status) in _tsv_columns(
+        path, ("subject_id", "translation_value"), ("Status",)
+    ):
+        if not subject.startswith("HP:") or status == "NOT_TRANSLATED":
             continue
         # Some cells pack several synonyms separated by "|".
         for part in value.split("|"):

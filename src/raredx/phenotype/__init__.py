@@ -1,0 +1,58 @@
+"""HPO phenotype input: one parser for terms typed or read from files, and term search.
+
+>>> from raredx.kb import load_kb
+>>> from raredx.phenotype import parse_terms, term_search
+>>> kb = load_kb()  # doctest: +SKIP
+>>> parse_terms(kb, "HP:0001906; thrombopénie").ids  # doctest: +SKIP
+('HP:0001873',)
+>>> term_search(kb).search("splenomgaly", limit=1)[0].id  # doctest: +SKIP
+'HP:0001744'
+"""
+
+from raredx.phenotype.search import (
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    Lang,
+    MatchKind,
+    NameKind,
+    TermMatch,
+    TermSearch,
+    normalize_text,
+    term_search,
+)
+from raredx.phenotype.terms import (
+    MAX_ITEM_CHARS,
+    MAX_TERMS,
+    MAX_TEXT_CHARS,
+    ParsedPhenotype,
+    ParsedTerms,
+    ResolvedTerm,
+    Via,
+    parse_observed_and_excluded,
+    parse_term,
+    parse_terms,
+    split_term_text,
+)
+
+__all__ = [
+    "MAX_ITEM_CHARS",
+    "MAX_LIMIT",
+    "MAX_QUERY_CHARS",
+    "MAX_TERMS",
+    "MAX_TEXT_CHARS",
+    "Lang",
+    "MatchKind",
+    "NameKind",
+    "ParsedPhenotype",
+    "ParsedTerms",
+    "ResolvedTerm",
+    "TermMatch",
+    "TermSearch",
+    "Via",
+    "normalize_text",
+    "parse_observed_and_excluded",
+    "parse_term",
+    "parse_terms",
+    "split_term_text",
+    "term_search",
+]
