@@ -8,6 +8,7 @@ import pytest
 
 from raredx.kb import KnowledgeBase, ReleaseFiles, build_kb
 from raredx.kb.compile import compile_kb
+from tests.conftest import toy_release_files
 
 TINY_VERSION = "phenotype-tiny"
 
@@ -231,15 +232,7 @@ def write_tiny_release(directory: Path) -> ReleaseFiles:
     }
     for name, text in files.items():
         (directory / name).write_text(text, encoding="utf-8")
-    return ReleaseFiles(
-        ontology=directory / "hp.obo",
-        annotations=directory / "phenotype.hpoa",
-        genes=directory / "genes_to_phenotype.txt",
-        hgnc=directory / "hgnc.tsv",
-        mondo=(directory / "mondo_omim.sssom.tsv", directory / "mondo_orphanet.sssom.tsv"),
-        french_labels=directory / "hp-fr.babelon.tsv",
-        french_synonyms=directory / "hp-fr.synonyms.tsv",
-    )
+    return toy_release_files(directory)
 
 
 @pytest.fixture(scope="session")
