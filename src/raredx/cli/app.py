@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from raredx import __version__
-from raredx.cli import case, hpo, kb
+from raredx.cli import case, hpo, kb, phenotype
 
 __all__ = ["app"]
 
@@ -36,4 +36,5 @@ def _root(
 
 app.add_typer(kb.app, name="kb")
 app.add_typer(hpo.app, name="hpo")
+app.add_typer(phenotype.app, name="phenotype")
 app.add_typer(case.app, name="case")
