@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from raredx import __version__
-from raredx.cli import case, hpo, kb, phenotype
+from raredx.cli import case, genome, hpo, kb, phenotype
 
 __all__ = ["app"]
 
@@ -37,4 +37,5 @@ def _root(
 app.add_typer(kb.app, name="kb")
 app.add_typer(hpo.app, name="hpo")
 app.add_typer(phenotype.app, name="phenotype")
+app.add_typer(genome.app, name="genome")
 app.add_typer(case.app, name="case")
