@@ -25,6 +25,7 @@ demo: $(STAMP)
 	$(BIN)/raredx hpo search "thrombocytopenia" --limit 5
 	$(BIN)/raredx hpo search "anémie hémolytique" --limit 5
 	$(BIN)/raredx case show examples/alps-fas.phenopacket.json
+	$(BIN)/raredx diagnose examples/alps-fas.phenopacket.json --top 5
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks

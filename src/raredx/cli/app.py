@@ -6,6 +6,7 @@ import typer
 
 from raredx import __version__
 from raredx.cli import case, genome, hpo, kb, phenotype
+from raredx.cli.diagnose import diagnose
 
 __all__ = ["app"]
 
@@ -34,6 +35,7 @@ def _root(
     """raredx supports, and never replaces, the clinician's judgement."""
 
 
+app.command("diagnose")(diagnose)
 app.add_typer(kb.app, name="kb")
 app.add_typer(hpo.app, name="hpo")
 app.add_typer(phenotype.app, name="phenotype")

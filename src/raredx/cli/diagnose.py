@@ -1,0 +1,409 @@
+"""`raredx diagnose`: rank rare diseases and genes for one or many patients.
+
+Register with ``app.command()(diagnose)``. Input is either HPO terms (``--hpo``, ``--not-hpo``)
+or phenopacket files, folders and JSON Lines. Many cases load the knowledge base once, show
+progress on stderr, and a bad case is reported while the others still run (exit code 2 at
+the end). ``--out DIR`` writes PhEval result files per case.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from raredx.case import Case, read_cases
+from raredx.case.phenopacket import CASE_FILE_SUFFIXES
+from raredx.cli._output import OutputFormat, err_console, exit_on_error, out_console, print_json
+from raredx.diagnose import diagnose as run_diagnosis
+from raredx.errors import InputError, RaredxError
+from raredx.kb import KnowledgeBase, load_kb
+from raredx.rank.result import Diagnosis, MatchKind
+
+__all__ = ["PHEVAL_ROWS", "diagnose", "write_pheval"]
+
+PHEVAL_ROWS = 200
+"""Diseases and genes written to each PhEval result file (best first)."""
+
+_TSV_COLUMNS = (
+    "case",
+    "rank",
+    "disease_id",
+    "name",
+    "posterior",
+    "log10_lr",
+    "genes",
+    "equivalent_ids",
+)
+_SUMMARY_COLUMNS = ("source", "case", "top_disease", "name", "posterior", "top_gene")
+_MARK = {
+    MatchKind.EXACT: "=",
+    MatchKind.BROADER: ">",
+    MatchKind.NARROWER: "<",
+    MatchKind.RELATED: "~",
+    MatchKind.UNRELATED: "?",
+    MatchKind.NEGATED: "NOT",
+    MatchKind.EXCLUDED: "-",
+    MatchKind.ABSENT: "0",
+}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+# ------------------------------------------------------------------------------------- files
+def _stem(source: str, case: Case) -> str:
+    """File stem of a case: the file name without its phenopacket suffix; for a JSON Lines
+    line or typed terms, the case id."""
+    path = Path(source)
+    name = path.name
+    jsonl = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+    if path.is_file() and not name.lower().endswith(jsonl):
+        lowered = name.lower()
+        for suffix in sorted(CASE_FILE_SUFFIXES, key=len, reverse=True):
+            if lowered.endswith(suffix):
+                name = name[: -len(suffix)]
+                break
+        stem = name
+    else:
+        stem = case.id
+    return _UNSAFE.sub("_", stem).strip("._") or "case"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _tsv(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_pheval(result: Diagnosis, directory: Path, stem: str) -> tuple[Path, Path]:
+    """Write `<stem>-pheval_disease_result.tsv` and `<stem>-pheval_gene_result.tsv` atomically.
+
+    Scores are posterior probabilities; ranks follow them (best first).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    diseases = [(d.rank, f"{d.posterior:.6g}", d.name, d.disease_id) for d in result.diseases]
+    genes = [(g.rank, f"{g.score:.6g}", g.symbol, g.hgnc_id) for g in result.genes]
+    disease_path = directory / f"{stem}-pheval_disease_result.tsv"
+    gene_path = directory / f"{stem}-pheval_gene_result.tsv"
+    disease_header = ("rank", "score", "disease_name", "disease_identifier")
+    _atomic_write(disease_path, _tsv(disease_header, diseases))
+    _atomic_write(gene_path, _tsv(("rank", "score", "gene_symbol", "gene_identifier"), genes))
+    return disease_path, gene_path
+
+
+# ------------------------------------------------------------------------------------ output
+def _evidence_text(result: Diagnosis, rank: int) -> str:
+    d = result.diseases[rank]
+    shown = [e for e in d.evidence if e.kind is not MatchKind.ABSENT]
+    shown.sort(key=lambda e: -abs(e.log10_lr))
+    parts = [f"{_MARK[e.kind]}{e.term_label} ({e.log10_lr:+.1f})" for e in shown[:4]]
+    return "; ".join(parts)
+
+
+def _print_table(result: Diagnosis, source: str | None, top: int) -> None:
+    title = f"raredx diagnose: {result.case_id or 'patient'}" + (f" ({source})" if source else "")
+    out_console.print(Text(title, style="bold"))
+    out_console.print(Text(result.notice, style="italic"))
+    out_console.print(
+        f"Knowledge base {escape(result.kb_version)} (HPO release {escape(result.hpo_release)}); "
+        f"{len(result.observed)} observed, {len(result.excluded)} excluded terms"
+    )
+    for line in (*result.warnings, *result.ignored):
+        err_console.print(Text.assemble(("note: ", "yellow"), line), highlight=False)
+    table = Table(title="Diseases", show_lines=False)
+    for col in ("#", "disease", "name", "posterior", "log10 LR", "genes", "key findings"):
+        table.add_column(col, overflow="fold")
+    for i, d in enumerate(result.diseases[:top]):
+        table.add_row(
+            str(d.rank),
+            escape(d.disease_id),
+            escape(d.name),
+            f"{d.posterior:.1%}",
+            f"{d.log10_lr:+.1f}",
+            escape(", ".join(d.genes[:4]) + (" ..." if len(d.genes) > 4 else "")),
+            escape(_evidence_text(result, i)),
+        )
+    out_console.print(table)
+    if result.genes:
+        genes = Table(title="Genes", show_lines=False)
+        for col in ("#", "gene", "score", "diseases"):
+            genes.add_column(col)
+        for g in result.genes[:top]:
+            genes.add_row(
+                str(g.rank), escape(g.symbol), f"{g.score:.1%}", escape(", ".join(g.diseases))
+            )
+        out_console.print(genes)
+    if result.next_findings:
+        nxt = Table(title="What to check next", show_lines=False)
+        for col in ("finding", "gain (bits)", "P(present)", "if present", "if absent"):
+            nxt.add_column(col, overflow="fold")
+        for f in result.next_findings:
+            nxt.add_row(
+                escape(f"{f.term_id} {f.term_label}"),
+                f"{f.information_gain:.2f}",
+                f"{f.probability:.0%}",
+                escape(", ".join(f.if_present)),
+                escape(", ".join(f.if_absent)),
+            )
+        out_console.print(nxt)
+    out_console.print(
+        "Findings: = exact, > patient term broader, < patient term narrower, ~ related, "
+        "? unrelated, - excluded, NOT disease annotated not to show it.",
+        style="dim",
+    )
+
+
+def _tsv_rows(result: Diagnosis, top: int) -> list[tuple[Any, ...]]:
+    return [
+        (
+            result.case_id or "",
+            d.rank,
+            d.disease_id,
+            d.name,
+            f"{d.posterior:.6g}",
+            d.log10_lr,
+            ",".join(d.genes),
+            ",".join(d.ids[1:]),
+        )
+        for d in result.diseases[:top]
+    ]
+
+
+def _report(source: str, error: RaredxError) -> None:
+    where = "" if str(error).startswith(source) else f"{source}: "
+    err_console.print(
+        Text.assemble(("error: ", "bold red"), where, str(error)), highlight=False, soft_wrap=True
+    )
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not enabled,
+        transient=True,
+    )
+
+
+# --------------------------------------------------------------------------------- command
+_CASES = typer.Argument(
+    None,
+    help="Phenopacket files (.json, .json.gz), folders, or JSON Lines (.jsonl, .jsonl.gz); "
+    "or give --hpo instead.",
+    show_default=False,
+)
+
+
+def diagnose(
+    cases: list[Path] | None = _CASES,
+    hpo: str | None = typer.Option(
+        None, "--hpo", help="Observed HPO terms: ids or names, separated by ';' or ','."
+    ),
+    not_hpo: str | None = typer.Option(
+        None, "--not-hpo", help="Excluded HPO terms (examined and absent), as for --hpo."
+    ),
+    age: str | None = typer.Option(
+        None,
+        "--age",
+        help="Age at examination: years, 4y, 18m, 3y6m, 10d or P4Y (overrides cases).",
+    ),
+    sex: str | None = typer.Option(None, "--sex", help="M or F (overrides cases)."),
+    onset: str | None = typer.Option(
+        None, "--onset", help="Age at onset (as --age) or an HPO onset term such as HP:0003593."
+    ),
+    top: int = typer.Option(10, "--top", "-n", min=1, max=10_000, help="Diseases and genes shown."),
+    fmt: OutputFormat = typer.Option(
+        OutputFormat.table,
+        "--format",
+        "-f",
+        help="table, tsv (one row per candidate) or json (the full result with evidence).",
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Write <case>-pheval_disease_result.tsv and <case>-pheval_gene_result.tsv per case "
+        "into this folder; stdout then gets one summary row per case.",
+        file_okay=False,
+    ),
+    kb_version: str | None = typer.Option(
+        None, "--kb", help="Knowledge-base version to use (default: the active one; see `kb list`)."
+    ),
+) -> None:
+    """Rank rare diseases and genes from a patient's phenotype (decision support).
+
+    raredx supports, and never replaces, the clinician's judgement. Exit code 2 when the input
+    is unusable or when any case of a batch failed (the others are still ranked).
+    """
+    with exit_on_error():
+        if cases and hpo is not None:
+            raise InputError("give phenopacket files or --hpo terms, not both")
+        if not cases and hpo is None:
+            raise InputError(
+                "nothing to diagnose", ["give --hpo TERMS or phenopacket files/folders"]
+            )
+        if cases and not_hpo is not None:
+            raise InputError("--not-hpo goes with --hpo; phenopackets carry their excluded terms")
+        kb = load_kb(kb_version)
+        if hpo is not None:
+            _single(kb, hpo, not_hpo or "", age, sex, onset, top, fmt, out)
+            return
+        failed = _batch(kb, cases or [], age, sex, onset, top, fmt, out)
+    if failed:
+        raise typer.Exit(code=2)
+
+
+def _emit(result: Diagnosis, source: str | None, top: int, fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.json:
+        payload = result.to_dict()
+        if source is not None:
+            payload = {"source": source, **payload}
+        print_json(payload)
+    elif fmt is OutputFormat.tsv:
+        sys.stdout.write(_tsv(_TSV_COLUMNS, _tsv_rows(result, top)))
+    else:
+        _print_table(result, source, top)
+
+
+def _single(
+    kb: KnowledgeBase,
+    hpo: str,
+    not_hpo: str,
+    age: str | None,
+    sex: str | None,
+    onset: str | None,
+    top: int,
+    fmt: OutputFormat,
+    out: Path | None,
+) -> None:
+    result = run_diagnosis(
+        hpo,
+        excluded=not_hpo,
+        age=age,
+        sex=sex,
+        onset=onset,
+        kb=kb,
+        top=max(top, PHEVAL_ROWS) if out else top,
+        top_genes=max(top, PHEVAL_ROWS) if out else top,
+        case_id="query",
+    )
+    if out is not None:
+        write_pheval(result, out, "query")
+    _emit(result, None, top, fmt)
+
+
+def _batch(
+    kb: KnowledgeBase,
+    paths: list[Path],
+    age: str | None,
+    sex: str | None,
+    onset: str | None,
+    top: int,
+    fmt: OutputFormat,
+    out: Path | None,
+) -> int:
+    failed = 0
+    summaries: list[dict[str, Any]] = []
+    json_items: list[dict[str, Any]] = []
+    tsv_rows: list[tuple[Any, ...]] = []
+    used_stems: set[str] = set()
+    n_rows = max(top, PHEVAL_ROWS) if out else top
+    results = read_cases(paths)
+    show_progress = err_console.is_terminal and (out is not None or fmt is not OutputFormat.table)
+    with _progress(show_progress) as progress:
+        task = progress.add_task("diagnosing", total=None)
+        for item in results:
+            progress.advance(task)
+            if item.case is None:
+                failed += 1
+                _report(item.source, item.error or InputError("unreadable case"))
+                continue
+            try:
+                result = run_diagnosis(
+                    item.case,
+                    age=age,
+                    sex=sex,
+                    onset=onset,
+                    kb=kb,
+                    top=n_rows,
+                    top_genes=n_rows,
+                    next_findings=0 if out else 5,
+                    explain=not out and fmt is not OutputFormat.tsv,
+                )
+            except RaredxError as exc:
+                failed += 1
+                _report(f"{item.source} ({item.case.id})", exc)
+                continue
+            if out is not None:
+                stem = _stem(item.source, item.case)
+                base, k = stem, 2
+                while stem in used_stems:
+                    stem, k = f"{base}_{k}", k + 1
+                used_stems.add(stem)
+                write_pheval(result, out, stem)
+                best = result.top
+                gene = result.genes[0].symbol if result.genes else None
+                summaries.append(
+                    {
+                        "source": item.source,
+                        "case": item.case.id,
+                        "top_disease": best.disease_id if best else None,
+                        "name": best.name if best else None,
+                        "posterior": f"{best.posterior:.3f}" if best else None,
+                        "top_gene": gene,
+                    }
+                )
+            elif fmt is OutputFormat.json:
+                json_items.append({"source": item.source, **result.to_dict()})
+            elif fmt is OutputFormat.tsv:
+                tsv_rows.extend(_tsv_rows(result, top))
+            else:
+                _print_table(result, item.source, top)
+    if out is not None:
+        _print_summary(summaries, fmt)
+    elif fmt is OutputFormat.json:
+        print_json(json_items[0] if len(json_items) == 1 else json_items)
+    elif fmt is OutputFormat.tsv:
+        sys.stdout.write(_tsv(_TSV_COLUMNS, tsv_rows))
+    return failed
+
+
+def _print_summary(rows: list[dict[str, Any]], fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.json:
+        print_json(rows)
+    elif fmt is OutputFormat.tsv:
+        sys.stdout.write(
+            _tsv(_SUMMARY_COLUMNS, [tuple(r[c] or "" for c in _SUMMARY_COLUMNS) for r in rows])
+        )
+    else:
+        table = Table(title="PhEval results written", show_lines=False)
+        for c in _SUMMARY_COLUMNS:
+            table.add_column(c, overflow="fold")
+        for r in rows:
+            table.add_row(*(escape(str(r[c] or "")) for c in _SUMMARY_COLUMNS))
+        out_console.print(table)

@@ -1,0 +1,292 @@
+"""The front door: a patient's phenotype in, a ranked and explained differential out.
+
+>>> from raredx.diagnose import diagnose
+>>> result = diagnose("HP:0001744; HP:0002716; HP:0001873", age="6y")  # doctest: +SKIP
+>>> result.diseases[0].genes  # doctest: +SKIP
+('FAS',)
+
+Accepts a `raredx.case.Case` (read from a phenopacket) or HPO terms (ids or names, as text or
+a list), with optional excluded terms, age, sex and age of onset. Loads the active knowledge
+base unless one is given; the phenotype model of a KB is built once (about a second) and
+reused by every later call.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from raredx.case import Case, Sex, parse_iso_duration
+from raredx.errors import InputError
+from raredx.kb import KnowledgeBase, load_kb
+from raredx.phenotype import ResolvedTerm, parse_observed_and_excluded
+from raredx.rank.explain import candidate_genes, explain_candidates, suggest_findings
+from raredx.rank.model import PatientQuery, phenotype_model
+from raredx.rank.model import Sex as QuerySex
+from raredx.rank.parameters import ONSET_CLASSES, ONSET_EDGES_YEARS, RankParameters
+from raredx.rank.result import Diagnosis
+
+__all__ = [
+    "DEFAULT_PARAMETERS",
+    "PreparedPatient",
+    "diagnose",
+    "parse_age",
+    "parse_sex",
+    "prepare_patient",
+]
+
+DEFAULT_PARAMETERS = RankParameters()
+"""The parameters `diagnose` uses unless given others (see `RankParameters`)."""
+
+_AGE_PART = re.compile(r"(\d+(?:[.,]\d+)?)\s*([a-z]*)")
+_AGE_UNITS: dict[str, float] = {
+    "": 1.0, "y": 1.0, "yr": 1.0, "yrs": 1.0, "year": 1.0, "years": 1.0, "a": 1.0, "an": 1.0,
+    "ans": 1.0, "m": 12.0, "mo": 12.0, "mos": 12.0, "month": 12.0, "months": 12.0,
+    "mois": 12.0, "w": 365.25 / 7, "wk": 365.25 / 7, "wks": 365.25 / 7, "week": 365.25 / 7,
+    "weeks": 365.25 / 7, "d": 365.25, "day": 365.25, "days": 365.25, "j": 365.25,
+    "jours": 365.25,
+}
+_MAX_AGE = 150.0
+_MAX_TOP = 100_000
+
+
+def parse_age(value: float | int | str | None, *, what: str = "age") -> float | None:
+    """Years from `4`, `4.5`, `"4y"`, `"18m"`, `"3y 6m"`, `"6w"`, `"10d"` or ISO `"P3Y6M"`.
+
+    None stays None. Raises InputError for anything else or outside 0-150 years.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InputError(f"invalid {what}", [repr(value)])
+    if isinstance(value, int | float):
+        years = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        if not text:
+            return None
+        if text.startswith("p"):
+            try:
+                years = parse_iso_duration(text.upper())
+            except ValueError:
+                raise InputError(f"invalid {what}", [f"{value!r} is not a duration"]) from None
+        else:
+            pos, years = 0, 0.0
+            for m in _AGE_PART.finditer(text):
+                if text[pos : m.start()].strip(" ,"):
+                    break
+                unit = _AGE_UNITS.get(m.group(2))
+                if unit is None:
+                    break
+                years += float(m.group(1).replace(",", ".")) / unit
+                pos = m.end()
+            if pos == 0 or text[pos:].strip():
+                raise InputError(
+                    f"invalid {what}",
+                    [f"{value!r}: use years (4, 4.5), 4y, 18m, 3y6m, 6w, 10d or P3Y6M"],
+                )
+    else:
+        raise InputError(f"invalid {what}", [f"{value!r} is not a number or duration"])
+    if not math.isfinite(years) or not 0.0 <= years <= _MAX_AGE:
+        problem = f"{value!r}: must be between 0 and {_MAX_AGE:g} years"
+        raise InputError(f"invalid {what}", [problem])
+    return years
+
+
+def parse_sex(value: str | Sex | None) -> QuerySex | None:
+    """"male"/"female" from M, F, male, female (any case) or a case `Sex`; None if unknown."""
+    if value is None:
+        return None
+    if isinstance(value, Sex):
+        return {"MALE": "male", "FEMALE": "female"}.get(value.value)  # type: ignore[return-value]
+    if not isinstance(value, str):
+        raise InputError("invalid sex", [f"{value!r}: use M or F"])
+    text = value.strip().lower()
+    if text in ("m", "male", "man", "boy", "h", "homme", "garçon", "masculin"):
+        return "male"
+    if text in ("f", "female", "woman", "girl", "femme", "fille", "féminin"):
+        return "female"
+    if text in ("", "u", "unknown", "unknown_sex", "other", "other_sex", "o"):
+        return None
+    raise InputError("invalid sex", [f"{value!r}: use M or F"])
+
+
+def _parse_onset(value: float | int | str | None) -> tuple[float | None, str | None]:
+    """(onset years, HPO onset term) from a number, duration or HPO onset class id."""
+    if value is None:
+        return None, None
+    if isinstance(value, str) and value.strip().upper().startswith("HP:"):
+        term = value.strip().upper()
+        if term not in ONSET_CLASSES:
+            raise InputError("invalid onset", [f"{value!r} is not an HPO onset class"])
+        return None, term
+    return parse_age(value, what="onset"), None
+
+
+def _case_onset(case: Case) -> tuple[float | None, str | None]:
+    """The earliest onset recorded on the case's observed features."""
+    best_years: float | None = None
+    best_bin: int | None = None
+    best_term: str | None = None
+    for f in case.features:
+        if f.excluded:
+            continue
+        if f.onset_years is not None:
+            years = f.onset_years
+            bin_ = next(
+                (i for i in range(len(ONSET_EDGES_YEARS) - 1) if years < ONSET_EDGES_YEARS[i + 1]),
+                len(ONSET_EDGES_YEARS) - 2,
+            )
+            if best_bin is None or bin_ < best_bin or (
+                bin_ == best_bin and best_years is not None and years < best_years
+            ):
+                best_years, best_bin, best_term = years, bin_, None
+        elif f.onset_term is not None and f.onset_term in ONSET_CLASSES:
+            bin_ = min(ONSET_CLASSES[f.onset_term])
+            if best_bin is None or bin_ < best_bin:
+                best_years, best_bin, best_term = None, bin_, f.onset_term
+    return best_years, best_term
+
+
+def _terms(items: tuple[ResolvedTerm, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((t.id, t.label) for t in items)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedPatient:
+    """A patient checked and turned into what the model scores.
+
+    `query`: term indices, sex, age and onset; `observed`/`excluded`: the resolved terms;
+    `ignored`: terms given but not scored, with why (the model may drop more as implied by
+    other terms: see `CaseScores`); `warnings`: from resolving the terms.
+    """
+
+    case_id: str | None
+    query: PatientQuery
+    observed: tuple[ResolvedTerm, ...]
+    excluded: tuple[ResolvedTerm, ...]
+    ignored: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def prepare_patient(
+    case: Case | str | Iterable[str],
+    *,
+    kb: KnowledgeBase,
+    excluded: str | Iterable[str] = (),
+    age: float | str | None = None,
+    sex: str | Sex | None = None,
+    onset: float | str | None = None,
+    case_id: str | None = None,
+) -> PreparedPatient:
+    """Resolve and check a patient's input (see `diagnose` for the arguments and errors)."""
+    if isinstance(case, Case):
+        if excluded:
+            raise InputError(
+                "excluded terms come from the case", ["give them as excluded features of the case"]
+            )
+        observed_ids: str | Iterable[str] = list(case.observed_terms)
+        excluded_ids: str | Iterable[str] = list(case.excluded_terms)
+        age_years = parse_age(age) if age is not None else case.subject.age_years
+        sex_value = parse_sex(sex) if sex is not None else parse_sex(case.subject.sex)
+        if onset is not None:
+            onset_years, onset_term = _parse_onset(onset)
+        else:
+            onset_years, onset_term = _case_onset(case)
+        case_id = case_id or case.id
+    else:
+        observed_ids, excluded_ids = case, excluded
+        age_years = parse_age(age)
+        sex_value = parse_sex(sex)
+        onset_years, onset_term = _parse_onset(onset)
+
+    parsed = parse_observed_and_excluded(kb, observed_ids, excluded_ids)
+    mask = phenotype_model(kb).phenotype_mask
+    ignored: list[str] = []
+    for t in parsed.excluded:
+        if not mask[t.index]:
+            ignored.append(f"{t.id} {t.label}: not a phenotypic abnormality")
+    for t in parsed.observed:
+        if not mask[t.index]:
+            ignored.append(f"{t.id} {t.label}: not a phenotypic abnormality")
+            if onset_term is None and onset_years is None and t.id in ONSET_CLASSES:
+                onset_term = t.id  # an onset class recorded as a feature
+    if not any(mask[t.index] for t in parsed.observed):
+        raise InputError(
+            "empty phenotype",
+            ["at least one observed phenotypic abnormality (a term under HP:0000118) is needed"],
+        )
+    query = PatientQuery(
+        observed=tuple(t.index for t in parsed.observed),
+        excluded=tuple(t.index for t in parsed.excluded),
+        sex=sex_value,
+        age_years=age_years,
+        onset_years=onset_years,
+        onset_term=onset_term,
+    )
+    return PreparedPatient(
+        case_id, query, parsed.observed, parsed.excluded, tuple(ignored), parsed.warnings
+    )
+
+
+def diagnose(
+    case: Case | str | Iterable[str],
+    *,
+    excluded: str | Iterable[str] = (),
+    age: float | str | None = None,
+    sex: str | Sex | None = None,
+    onset: float | str | None = None,
+    kb: KnowledgeBase | None = None,
+    parameters: RankParameters | None = None,
+    top: int = 20,
+    top_genes: int = 20,
+    next_findings: int = 5,
+    explain: bool = True,
+    case_id: str | None = None,
+) -> Diagnosis:
+    """Rank every disease (and gene) of the knowledge base for one patient.
+
+    `case`: a `Case`, or the observed HPO terms (ids or English/French names; text separated
+    by `;`, `,` or new lines, or a list). `excluded`: terms the patient does not show (only
+    with terms; a `Case` carries its own). `age`: age at examination, `onset`: age at onset
+    or an HPO onset class (e.g. HP:0003593); both as years or durations ("4y", "18m", "P4Y").
+    `sex`: M/F. For a `Case`, age, sex and onset come from the case unless given here.
+    `top`/`top_genes`: how many diseases/genes to return; `next_findings`: how many findings
+    to suggest; `explain=False` skips the per-finding evidence (faster for batches).
+
+    Raises InputError (listing every problem) for unknown or malformed terms, contradictory
+    observed and excluded terms, no observed phenotypic abnormality, or a bad age/sex/onset.
+    """
+    for name, value in (("top", top), ("top_genes", top_genes), ("next_findings", next_findings)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_TOP:
+            raise InputError(f"invalid {name}", [f"{value!r}: must be an integer from 0"])
+    if kb is None:
+        kb = load_kb()
+    params = parameters or DEFAULT_PARAMETERS
+    patient = prepare_patient(
+        case, kb=kb, excluded=excluded, age=age, sex=sex, onset=onset, case_id=case_id
+    )
+    model = phenotype_model(kb)
+    scores = model.score(patient.query, params)
+    kept = set(scores.observed) | set(scores.excluded)
+    implied = tuple(
+        f"{t.id} {t.label}: implied by another recorded term"
+        for t in (*patient.observed, *patient.excluded)
+        if model.phenotype_mask[t.index] and t.index not in kept
+    )
+    return Diagnosis(
+        case_id=patient.case_id,
+        diseases=explain_candidates(model, scores, params, top, with_evidence=explain),
+        genes=candidate_genes(model, scores, top_genes),
+        next_findings=suggest_findings(model, scores, params, next_findings),
+        observed=_terms(patient.observed),
+        excluded=_terms(patient.excluded),
+        ignored=patient.ignored + implied,
+        warnings=patient.warnings,
+        kb_version=kb.version,
+        hpo_release=kb.hpo_release,
+        parameters=params,
+        kb_estimates=model.estimates,
+    )

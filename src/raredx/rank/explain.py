@@ -1,0 +1,327 @@
+"""Turn the model's arrays into the result: candidates with evidence, genes, what to check next.
+
+Only the top candidates are explained, so the per-candidate Python here stays off the path
+that scores every disease.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from raredx.rank.model import CaseScores, PhenotypeModel
+from raredx.rank.parameters import RankParameters
+from raredx.rank.result import (
+    CandidateDisease,
+    CandidateGene,
+    Evidence,
+    MatchKind,
+    SuggestedFinding,
+)
+
+__all__ = ["candidate_genes", "explain_candidates", "suggest_findings"]
+
+_LOG10 = math.log(10.0)
+_ABSENT_SHOWN = 3  # unrecorded annotations listed per candidate
+_NEXT_POOL = 10  # top candidates "what to check next" separates
+_SUPPORT_SHOWN = 3  # candidates listed per answer
+
+
+def _r(value: float, digits: int = 3) -> float:
+    return round(float(value), digits)
+
+
+class _TermInfo:
+    """Per patient term: masks over the ontology used for every candidate."""
+
+    def __init__(self, model: PhenotypeModel, term: int) -> None:
+        kb = model.kb
+        self.term = term
+        self.descendants = np.zeros(kb.n_terms, dtype=bool)
+        self.descendants[kb.descendants(term)] = True
+        self.ancestors = np.zeros(kb.n_terms, dtype=bool)
+        self.ancestors[kb.ancestors(term)] = True
+        self.ancestor_ic = np.where(self.ancestors, kb.term_ic, -1.0)
+        self.ancestor_ic[list(model.uninformative_terms)] = -1.0
+
+
+class _Candidate:
+    """One candidate group's annotations, looked up once for all of the patient's terms."""
+
+    def __init__(self, model: PhenotypeModel, group: int) -> None:
+        self.model = model
+        self.group = group
+        self.terms, self.freqs, self.rows = model.group_annotations(group)
+        self.negated = model.negated_terms(group)
+
+    def position(self, term: int) -> int | None:
+        k = int(np.searchsorted(self.terms, term))
+        return k if k < len(self.terms) and int(self.terms[k]) == term else None
+
+    def evidence(self, patient_term: int, kind: MatchKind, llr: float, k: int | None) -> Evidence:
+        kb = self.model.kb
+        q = patient_term
+        lr10 = _r(llr / _LOG10)
+        if k is None:
+            return Evidence(kb.term_ids[q], kb.term_labels[q], kind, lr10)
+        t, row = int(self.terms[k]), int(self.rows[k])
+        return Evidence(
+            kb.term_ids[q],
+            kb.term_labels[q],
+            kind,
+            lr10,
+            kb.term_ids[t],
+            kb.term_labels[t],
+            _r(self.model.annotation_frequency[row]),
+            kb.disease_ids[int(kb.ann_disease[row])],
+        )
+
+    def negation(self, patient_term: int, info: _TermInfo, llr: float) -> Evidence | None:
+        blocking = [int(t) for t in self.negated if info.ancestors[t]]
+        if not blocking:
+            return None
+        kb = self.model.kb
+        n = blocking[0]
+        q = patient_term
+        return Evidence(
+            kb.term_ids[q], kb.term_labels[q], MatchKind.NEGATED, _r(llr / _LOG10),
+            kb.term_ids[n], kb.term_labels[n],
+        )
+
+    def best_below(self, info: _TermInfo) -> int | None:
+        """Position of the most frequent annotation at or below the term (itself first)."""
+        own = self.position(info.term)
+        if own is not None:
+            return own
+        below = info.descendants[self.terms]
+        if not below.any():
+            return None
+        return int(np.argmax(np.where(below, self.freqs, -1.0)))
+
+    def observed(self, info: _TermInfo, llr: float, params: RankParameters) -> Evidence:
+        q = info.term
+        model = self.model
+        below = info.descendants[self.terms]
+        exact = float(1.0 - np.prod(1.0 - self.freqs[below])) if below.any() else 0.0
+        if exact == 0.0:
+            negated = self.negation(q, info, llr)
+            if negated is not None:
+                return negated
+        narrow, narrow_k = 0.0, None
+        if params.narrower_weight > 0:
+            above = info.ancestors[self.terms] & ~below
+            if above.any():
+                idx = np.flatnonzero(above)
+                bg = model.background
+                cand = self.freqs[idx] * params.narrower_weight * bg[q] / bg[self.terms[idx]]
+                j = int(np.argmax(cand))
+                narrow, narrow_k = float(cand[j]), int(idx[j])
+        if exact > 0.0 and exact >= narrow:
+            kind = MatchKind.EXACT if self.position(q) is not None else MatchKind.BROADER
+            return self.evidence(q, kind, llr, self.best_below(info))
+        if narrow_k is not None:
+            return self.evidence(q, MatchKind.NARROWER, llr, narrow_k)
+        if len(self.terms):
+            ancestors, offsets = model.ancestor_rows(self.terms)
+            best_ic = np.maximum.reduceat(info.ancestor_ic[ancestors], offsets)
+            k = int(np.argmax(best_ic))
+            if best_ic[k] > 0:
+                return self.evidence(q, MatchKind.RELATED, llr, k)
+        return self.evidence(q, MatchKind.UNRELATED, llr, None)
+
+    def excluded(self, info: _TermInfo, llr: float) -> Evidence:
+        k = self.best_below(info)
+        if k is None:
+            negated = self.negation(info.term, info, llr)
+            if negated is not None:
+                return negated
+        return self.evidence(info.term, MatchKind.EXCLUDED, llr, k)
+
+    def absent(self, covered: np.ndarray, params: RankParameters) -> list[Evidence]:
+        if params.absent_rate <= 0:
+            return []
+        model = self.model
+        leaf = model.leaf
+        start, end = leaf.indptr[self.group], leaf.indptr[self.group + 1]
+        terms, freqs = leaf.indices[start:end], leaf.data[start:end]
+        open_ = covered[terms] == 0
+        terms, freqs = terms[open_], freqs[open_]
+        out = []
+        for j in np.argsort(-freqs, kind="stable")[:_ABSENT_SHOWN]:
+            t = int(terms[j])
+            llr = math.log1p(-params.absent_rate * float(freqs[j]))
+            out.append(self.evidence(t, MatchKind.ABSENT, llr, self.position(t)))
+        return out
+
+
+def _evidence(
+    model: PhenotypeModel, scores: CaseScores, params: RankParameters, groups: np.ndarray
+) -> list[tuple[Evidence, ...]]:
+    """Evidence rows of each of `groups`: observed, excluded, then unrecorded findings."""
+    obs_info = [_TermInfo(model, q) for q in scores.observed]
+    exc_info = [_TermInfo(model, x) for x in scores.excluded]
+    covered = model.covered_terms(scores.observed, scores.excluded)
+    obs_llr = scores.observed_llr.for_groups(groups, model.n_groups)
+    exc_llr = scores.excluded_llr.for_groups(groups, model.n_groups)
+    out = []
+    for j, g in enumerate(groups.tolist()):
+        cand = _Candidate(model, g)
+        rows = [
+            cand.observed(info, float(obs_llr[i, j]), params) for i, info in enumerate(obs_info)
+        ]
+        rows += [cand.excluded(info, float(exc_llr[i, j])) for i, info in enumerate(exc_info)]
+        rows += cand.absent(covered, params)
+        out.append(tuple(rows))
+    return out
+
+
+def explain_candidates(
+    model: PhenotypeModel,
+    scores: CaseScores,
+    params: RankParameters,
+    top: int,
+    *,
+    with_evidence: bool = True,
+) -> tuple[CandidateDisease, ...]:
+    """The `top` groups by posterior, each with its ids, genes and (optionally) evidence."""
+    n = min(top, model.n_groups)
+    if n <= 0:
+        return ()
+    order = np.argpartition(-scores.total, n - 1)[:n] if n < model.n_groups else np.arange(n)
+    order = order[np.lexsort((order, -scores.total[order]))]
+    evidence = _evidence(model, scores, params, order) if with_evidence else [()] * len(order)
+    out = []
+    total, posterior = scores.total, scores.posterior
+    for rank, g in enumerate(order.tolist(), start=1):
+        disease_id, ids, name, genes = model.group_identity(g)
+        out.append(
+            CandidateDisease(
+                rank=rank,
+                disease_id=disease_id,
+                ids=ids,
+                name=name,
+                posterior=float(posterior[g]),
+                log10_lr=round(float(total[g]) / _LOG10, 3),
+                genes=genes,
+                evidence=evidence[rank - 1],
+                absent_log10_lr=round(float(scores.absent_llr[g]) / _LOG10, 3),
+                onset_log10_lr=round(float(scores.onset_llr[g]) / _LOG10, 3),
+                sex_log10_lr=round(float(scores.sex_llr[g]) / _LOG10, 3),
+            )
+        )
+    return tuple(out)
+
+
+def candidate_genes(
+    model: PhenotypeModel, scores: CaseScores, top: int
+) -> tuple[CandidateGene, ...]:
+    """The `top` genes by the posterior mass of the diseases they are linked to."""
+    kb = model.kb
+    gene_score = model.gene_scores(scores.posterior)
+    nonzero = np.flatnonzero(gene_score > 0)
+    n = min(top, len(nonzero))
+    if n <= 0:
+        return ()
+    vals = gene_score[nonzero]
+    pick = nonzero[np.argpartition(-vals, n - 1)[:n]] if n < len(nonzero) else nonzero
+    pick = pick[np.lexsort((pick, -gene_score[pick]))]
+    posterior = scores.posterior
+    out = []
+    for rank, gene in enumerate(pick.tolist(), start=1):
+        groups = model.gene_groups(gene)
+        if len(groups) > _SUPPORT_SHOWN:
+            groups = groups[np.argsort(-posterior[groups], kind="stable")[:_SUPPORT_SHOWN]]
+        elif len(groups) > 1:
+            groups = groups[np.argsort(-posterior[groups], kind="stable")]
+        out.append(
+            CandidateGene(
+                rank=rank,
+                symbol=kb.gene_symbols[gene],
+                hgnc_id=kb.gene_hgnc_ids[gene],
+                score=float(gene_score[gene]),
+                diseases=tuple(model.group_identity(int(g))[0] for g in groups),
+            )
+        )
+    return tuple(out)
+
+
+def _entropy_bits(p: np.ndarray) -> np.ndarray:
+    """Entropy (bits) of each row of non-negative weights (normalised here)."""
+    total = p.sum(axis=-1, keepdims=True)
+    q = np.divide(p, total, out=np.zeros_like(p), where=total > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(q > 0, np.log2(q), 0.0)
+    result: np.ndarray = -(q * logs).sum(axis=-1)
+    return result
+
+
+def suggest_findings(
+    model: PhenotypeModel,
+    scores: CaseScores,
+    params: RankParameters,
+    limit: int,
+    extra_recorded: Sequence[int] = (),
+) -> tuple[SuggestedFinding, ...]:
+    """Unrecorded findings with the highest expected information gain over the top candidates.
+
+    Candidates are the annotations of the `_NEXT_POOL` most probable diseases that no
+    recorded finding accounts for. For each, P(present | disease) follows the model
+    ((1 - noise) * C + noise * background); the gain is the expected drop in entropy of the
+    posterior over those diseases after learning whether the patient shows it.
+    """
+    if limit <= 0:
+        return ()
+    kb = model.kb
+    k = min(_NEXT_POOL, model.n_groups)
+    top = np.argpartition(-scores.total, k - 1)[:k] if k < model.n_groups else np.arange(k)
+    top = top[np.argsort(-scores.total[top], kind="stable")]
+    prior = scores.posterior[top]
+    if prior.sum() <= 0:
+        return ()
+    prior = prior / prior.sum()
+    covered = model.covered_terms(scores.observed, scores.excluded)
+    for t in extra_recorded:
+        covered[kb.ancestors(t)] = 1.0
+        covered[kb.descendants(t)] = 1.0
+    rows = model.direct_csr[top]
+    cands = np.unique(rows.indices)
+    cands = cands[(covered[cands] == 0) & model.phenotype_mask[cands]]
+    if not len(cands):
+        return ()
+    closed = model.closed_csr[top][:, cands].toarray()  # k x candidates
+    eps = params.noise
+    p_present = (1.0 - eps) * closed + eps * model.background[cands][None, :]
+    joint_yes = prior[:, None] * p_present
+    joint_no = prior[:, None] * (1.0 - p_present)
+    p_yes = joint_yes.sum(axis=0)
+    h0 = float(_entropy_bits(prior[None, :])[0])
+    gain = h0 - p_yes * _entropy_bits(joint_yes.T) - (1.0 - p_yes) * _entropy_bits(joint_no.T)
+    order = np.argsort(-gain, kind="stable")
+    ids = [kb.disease_ids[int(model.group_members[g][0])] for g in top.tolist()]
+    out: list[SuggestedFinding] = []
+    taken = np.zeros(kb.n_terms, dtype=bool)  # chosen findings and their lines: no near-repeats
+    for j in order.tolist():
+        if len(out) >= limit or gain[j] <= 1e-6:
+            break
+        t = int(cands[j])
+        if taken[t]:
+            continue
+        taken[kb.ancestors(t)] = True
+        taken[kb.descendants(t)] = True
+        post_yes = joint_yes[:, j] / max(p_yes[j], 1e-300)
+        post_no = joint_no[:, j] / max(1.0 - p_yes[j], 1e-300)
+        up_yes = [i for i in np.argsort(-post_yes).tolist() if post_yes[i] > prior[i]]
+        up_no = [i for i in np.argsort(-post_no).tolist() if post_no[i] > prior[i]]
+        out.append(
+            SuggestedFinding(
+                term_id=kb.term_ids[t],
+                term_label=kb.term_labels[t],
+                information_gain=_r(gain[j], 4),
+                probability=_r(p_yes[j]),
+                if_present=tuple(ids[i] for i in up_yes[:_SUPPORT_SHOWN]),
+                if_absent=tuple(ids[i] for i in up_no[:_SUPPORT_SHOWN]),
+            )
+        )
+    return tuple(out)

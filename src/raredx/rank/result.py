@@ -1,0 +1,215 @@
+"""The immutable result of a diagnosis: ranked diseases and genes, their evidence, what to check.
+
+Every object is a frozen dataclass holding tuples; `Diagnosis.to_dict()` gives plain JSON-ready
+data. Likelihood ratios are reported as log10 (positive: supports the disease).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from raredx.rank.parameters import KbEstimates, RankParameters
+
+__all__ = [
+    "NOTICE",
+    "CandidateDisease",
+    "CandidateGene",
+    "Diagnosis",
+    "Evidence",
+    "MatchKind",
+    "SuggestedFinding",
+]
+
+NOTICE = (
+    "Decision support for specialists: a ranked differential from recorded findings, not a "
+    "diagnosis. raredx supports, and never replaces, the clinician's judgement."
+)
+"""Shown with every result."""
+
+
+class MatchKind(StrEnum):
+    """How one patient finding relates to a candidate disease's annotations.
+
+    - `exact`: the disease is annotated with the patient's term.
+    - `broader`: the patient's term is broader than the disease's annotation.
+    - `narrower`: the patient's term is more specific than the disease's annotation.
+    - `related`: no annotation on the term's line, but one sharing an informative ancestor;
+      the finding is scored as unrelated (background frequency).
+    - `unrelated`: nothing related in the disease's annotations (background frequency).
+    - `negated`: the disease is annotated *not* to show the finding.
+    - `excluded`: an excluded finding; `annotation_id` is set when the disease shows it.
+    - `absent`: a finding the disease shows that the patient's record does not mention.
+    """
+
+    EXACT = "exact"
+    BROADER = "broader"
+    NARROWER = "narrower"
+    RELATED = "related"
+    UNRELATED = "unrelated"
+    NEGATED = "negated"
+    EXCLUDED = "excluded"
+    ABSENT = "absent"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One piece of evidence for or against a candidate.
+
+    `term_id`/`term_label`: the patient's term (for `absent`: the disease's annotation).
+    `log10_lr`: its log10 likelihood ratio for this disease against an average disease
+    (`absent`: log10 of the factor this one annotation contributes, before centring).
+    `annotation_id`/`annotation_label`/`frequency`: the disease annotation it matched and the
+    frequency used (None when none matched). `source`: the disease entry of that annotation.
+    """
+
+    term_id: str
+    term_label: str
+    kind: MatchKind
+    log10_lr: float
+    annotation_id: str | None = None
+    annotation_label: str | None = None
+    frequency: float | None = None
+    source: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "term_id": self.term_id,
+            "term_label": self.term_label,
+            "kind": self.kind.value,
+            "log10_lr": self.log10_lr,
+            "annotation_id": self.annotation_id,
+            "annotation_label": self.annotation_label,
+            "frequency": self.frequency,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateDisease:
+    """A ranked disease: its ids (primary first, then equivalents), posterior and evidence.
+
+    `log10_lr` is the summed evidence against an average disease; `onset_log10_lr`,
+    `sex_log10_lr` and `absent_log10_lr` are its parts beyond the per-finding evidence.
+    """
+
+    rank: int
+    disease_id: str
+    ids: tuple[str, ...]
+    name: str
+    posterior: float
+    log10_lr: float
+    genes: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+    absent_log10_lr: float
+    onset_log10_lr: float
+    sex_log10_lr: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "disease_id": self.disease_id,
+            "ids": list(self.ids),
+            "name": self.name,
+            "posterior": self.posterior,
+            "log10_lr": self.log10_lr,
+            "genes": list(self.genes),
+            "absent_log10_lr": self.absent_log10_lr,
+            "onset_log10_lr": self.onset_log10_lr,
+            "sex_log10_lr": self.sex_log10_lr,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateGene:
+    """A ranked gene: the posterior mass of the diseases it causes, and the best of them."""
+
+    rank: int
+    symbol: str
+    hgnc_id: str
+    score: float
+    diseases: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "symbol": self.symbol,
+            "hgnc_id": self.hgnc_id,
+            "score": self.score,
+            "diseases": list(self.diseases),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestedFinding:
+    """An unrecorded finding whose presence or absence best separates the top candidates.
+
+    `information_gain`: expected reduction (bits) of the uncertainty over the top candidates.
+    `probability`: chance the patient shows it, under the current posterior.
+    `if_present`/`if_absent`: ids of the candidates that answer would make more likely.
+    """
+
+    term_id: str
+    term_label: str
+    information_gain: float
+    probability: float
+    if_present: tuple[str, ...]
+    if_absent: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "term_id": self.term_id,
+            "term_label": self.term_label,
+            "information_gain": self.information_gain,
+            "probability": self.probability,
+            "if_present": list(self.if_present),
+            "if_absent": list(self.if_absent),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """The ranked differential for one patient, with what produced it.
+
+    `observed`/`excluded`: the patient's terms as (id, label) pairs; `ignored`: terms given
+    but not scored (not phenotypic abnormalities, or implied by another term), with why.
+    `kb_version`/`hpo_release`, `parameters` and `kb_estimates` identify the model exactly.
+    """
+
+    case_id: str | None
+    diseases: tuple[CandidateDisease, ...]
+    genes: tuple[CandidateGene, ...]
+    next_findings: tuple[SuggestedFinding, ...]
+    observed: tuple[tuple[str, str], ...]
+    excluded: tuple[tuple[str, str], ...]
+    ignored: tuple[str, ...]
+    warnings: tuple[str, ...]
+    kb_version: str
+    hpo_release: str
+    parameters: RankParameters
+    kb_estimates: KbEstimates
+    notice: str = NOTICE
+
+    @property
+    def top(self) -> CandidateDisease | None:
+        """The best-ranked disease, if any."""
+        return self.diseases[0] if self.diseases else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "notice": self.notice,
+            "kb_version": self.kb_version,
+            "hpo_release": self.hpo_release,
+            "observed": [{"id": i, "label": label} for i, label in self.observed],
+            "excluded": [{"id": i, "label": label} for i, label in self.excluded],
+            "ignored": list(self.ignored),
+            "warnings": list(self.warnings),
+            "diseases": [d.to_dict() for d in self.diseases],
+            "genes": [g.to_dict() for g in self.genes],
+            "next_findings": [f.to_dict() for f in self.next_findings],
+            "parameters": self.parameters.to_dict(),
+            "kb_estimates": self.kb_estimates.to_dict(),
+        }
