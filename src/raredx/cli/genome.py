@@ -11,6 +11,7 @@ import typer
 from raredx.case import read_phenopacket
 from raredx.case.model import Sex
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, print_json, print_rows
+from raredx.cli.kb import KB_OPTION
 from raredx.errors import InputError
 from raredx.genome import (
     GeneGenotype,
@@ -27,6 +28,7 @@ from raredx.genome import (
 )
 from raredx.genome.pedigree import bind_samples, case_vcf, pedigree_from_case
 from raredx.genome.vcf import VcfHeader, VcfStream, contig_index, normalise_contig
+from raredx.kb import load_kb
 
 __all__ = ["app"]
 
@@ -174,6 +176,7 @@ def genes(
     ),
     limit: int = typer.Option(0, "--limit", help="Show at most this many genes (0: all)."),
     fmt: OutputFormat = FORMAT_OPTION,
+    kb_version: str | None = KB_OPTION,
 ) -> None:
     """Per-gene genotype evidence: which modes of inheritance each gene's variants fit, how they
     segregate, and why the other variants were set aside."""
@@ -194,6 +197,7 @@ def genes(
         evidence = collect_evidence(
             header,
             pedigree,
+            load_kb(kb_version),
             config=GenomeConfig(),
             clinvar=clinvar,
             frequency=frequency,
