@@ -116,20 +116,32 @@ def cohort_folds(cases: Sequence[DevCase], k: int = 2, seed: int = 0) -> list[li
     return folds
 
 
-def rank_metrics(ranks: Iterable[int | None]) -> dict[str, float | int]:
-    """Top-1/3/10 (%) and mean reciprocal rank; None counts as not found."""
+Rank = tuple[int, int]
+"""(entries scoring strictly higher, other entries scoring exactly the same) for one case."""
+
+
+def rank_metrics(ranks: Iterable[Rank | None]) -> dict[str, float | int]:
+    """Top-1/3/10 (%) and mean reciprocal rank, in expectation over a random order of tied
+    entries (a tie with 9 others at the top counts 0.1 for top-1); None counts as not found."""
     values = list(ranks)
     n = len(values)
+    out: dict[str, float | int] = {"n": n, "top1": 0.0, "top3": 0.0, "top10": 0.0, "mrr": 0.0}
     if n == 0:
-        return {"n": 0, "top1": 0.0, "top3": 0.0, "top10": 0.0, "mrr": 0.0}
-    found = [r for r in values if r is not None]
-    return {
-        "n": n,
-        "top1": 100.0 * sum(r <= 1 for r in found) / n,
-        "top3": 100.0 * sum(r <= 3 for r in found) / n,
-        "top10": 100.0 * sum(r <= 10 for r in found) / n,
-        "mrr": sum(1.0 / r for r in found) / n,
-    }
+        return out
+    for r in values:
+        if r is None:
+            continue
+        greater, ties = r
+        for k in (1, 3, 10):
+            out[f"top{k}"] += 100.0 * min(1.0, max(0.0, (k - greater) / (ties + 1))) / n
+        span = range(greater + 1, greater + ties + 2)
+        out["mrr"] += sum(1.0 / x for x in span) / (ties + 1) / n
+    return out
+
+
+def expected_rank(r: Rank) -> float:
+    """Mean rank over a random order of the tied entries."""
+    return r[0] + 1 + r[1] / 2
 
 
 def reliability(

@@ -180,8 +180,10 @@ def prepare_patient(
     sex: str | Sex | None = None,
     onset: float | str | None = None,
     case_id: str | None = None,
+    lenient: bool = False,
 ) -> PreparedPatient:
     """Resolve and check a patient's input (see `diagnose` for the arguments and errors)."""
+    skipped: list[str] = []
     if isinstance(case, Case):
         if excluded:
             raise InputError(
@@ -189,6 +191,10 @@ def prepare_patient(
             )
         observed_ids: str | Iterable[str] = list(case.observed_terms)
         excluded_ids: str | Iterable[str] = list(case.excluded_terms)
+        if lenient:
+            observed_ids, excluded_ids, skipped = _lenient_terms(
+                kb, case.observed_terms, case.excluded_terms
+            )
         age_years = parse_age(age) if age is not None else case.subject.age_years
         sex_value = parse_sex(sex) if sex is not None else parse_sex(case.subject.sex)
         if onset is not None:
@@ -227,8 +233,35 @@ def prepare_patient(
         onset_term=onset_term,
     )
     return PreparedPatient(
-        case_id, query, parsed.observed, parsed.excluded, tuple(ignored), parsed.warnings
+        case_id, query, parsed.observed, parsed.excluded, tuple(ignored),
+        tuple(skipped) + parsed.warnings,
     )
+
+
+def _lenient_terms(
+    kb: KnowledgeBase, observed: tuple[str, ...], excluded: tuple[str, ...]
+) -> tuple[list[str], list[str], list[str]]:
+    """Drop ids the KB does not know and excluded terms an observed term implies."""
+    skipped: list[str] = []
+    kept_obs: list[str] = []
+    implied: set[int] = set()
+    for tid in observed:
+        found = kb.lookup_term(tid)
+        if found is None:
+            skipped.append(f"{tid}: not a term of HPO {kb.hpo_release}; skipped")
+            continue
+        kept_obs.append(tid)
+        implied.update(int(a) for a in kb.ancestors(found.index))
+    kept_exc: list[str] = []
+    for tid in excluded:
+        found = kb.lookup_term(tid)
+        if found is None:
+            skipped.append(f"{tid}: not a term of HPO {kb.hpo_release}; skipped")
+        elif found.index in implied:
+            skipped.append(f"{tid}: excluded but implied by an observed term; skipped")
+        else:
+            kept_exc.append(tid)
+    return kept_obs, kept_exc, skipped
 
 
 def diagnose(
@@ -245,6 +278,7 @@ def diagnose(
     next_findings: int = 5,
     explain: bool = True,
     case_id: str | None = None,
+    lenient: bool = False,
 ) -> Diagnosis:
     """Rank every disease (and gene) of the knowledge base for one patient.
 
@@ -255,6 +289,8 @@ def diagnose(
     `sex`: M/F. For a `Case`, age, sex and onset come from the case unless given here.
     `top`/`top_genes`: how many diseases/genes to return; `next_findings`: how many findings
     to suggest; `explain=False` skips the per-finding evidence (faster for batches).
+    `lenient=True` (for a `Case`) skips term ids the KB does not know (e.g. from a newer HPO)
+    and excluded terms that an observed term implies, with a warning, instead of failing.
 
     Raises InputError (listing every problem) for unknown or malformed terms, contradictory
     observed and excluded terms, no observed phenotypic abnormality, or a bad age/sex/onset.
@@ -266,7 +302,8 @@ def diagnose(
         kb = load_kb()
     params = parameters or DEFAULT_PARAMETERS
     patient = prepare_patient(
-        case, kb=kb, excluded=excluded, age=age, sex=sex, onset=onset, case_id=case_id
+        case, kb=kb, excluded=excluded, age=age, sex=sex, onset=onset, case_id=case_id,
+        lenient=lenient,
     )
     model = phenotype_model(kb)
     scores = model.score(patient.query, params)

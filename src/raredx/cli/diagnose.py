@@ -33,7 +33,7 @@ from raredx.rank.result import Diagnosis, MatchKind
 
 __all__ = ["PHEVAL_ROWS", "diagnose", "write_pheval"]
 
-PHEVAL_ROWS = 200
+PHEVAL_ROWS = 100
 """Diseases and genes written to each PhEval result file (best first)."""
 
 _TSV_COLUMNS = (
@@ -254,6 +254,12 @@ def diagnose(
     kb_version: str | None = typer.Option(
         None, "--kb", help="Knowledge-base version to use (default: the active one; see `kb list`)."
     ),
+    lenient: bool = typer.Option(
+        False,
+        "--lenient",
+        help="For phenopackets: skip term ids this KB does not know (e.g. from a newer HPO) and "
+        "excluded terms an observed term implies, with a warning, instead of failing the case.",
+    ),
 ) -> None:
     """Rank rare diseases and genes from a patient's phenotype (decision support).
 
@@ -273,21 +279,18 @@ def diagnose(
         if hpo is not None:
             _single(kb, hpo, not_hpo or "", age, sex, onset, top, fmt, out)
             return
-        failed = _batch(kb, cases or [], age, sex, onset, top, fmt, out)
+        failed = _batch(kb, cases or [], age, sex, onset, top, fmt, out, lenient)
     if failed:
         raise typer.Exit(code=2)
 
 
-def _emit(result: Diagnosis, source: str | None, top: int, fmt: OutputFormat) -> None:
+def _emit(result: Diagnosis, top: int, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.json:
-        payload = result.to_dict()
-        if source is not None:
-            payload = {"source": source, **payload}
-        print_json(payload)
+        print_json(result.to_dict())
     elif fmt is OutputFormat.tsv:
         sys.stdout.write(_tsv(_TSV_COLUMNS, _tsv_rows(result, top)))
     else:
-        _print_table(result, source, top)
+        _print_table(result, None, top)
 
 
 def _single(
@@ -314,7 +317,7 @@ def _single(
     )
     if out is not None:
         write_pheval(result, out, "query")
-    _emit(result, None, top, fmt)
+    _emit(result, top, fmt)
 
 
 def _batch(
@@ -326,6 +329,7 @@ def _batch(
     top: int,
     fmt: OutputFormat,
     out: Path | None,
+    lenient: bool,
 ) -> int:
     failed = 0
     summaries: list[dict[str, Any]] = []
@@ -354,6 +358,7 @@ def _batch(
                     top_genes=n_rows,
                     next_findings=0 if out else 5,
                     explain=not out and fmt is not OutputFormat.tsv,
+                    lenient=lenient,
                 )
             except RaredxError as exc:
                 failed += 1

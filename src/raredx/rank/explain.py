@@ -227,21 +227,26 @@ def candidate_genes(
     vals = gene_score[nonzero]
     pick = nonzero[np.argpartition(-vals, n - 1)[:n]] if n < len(nonzero) else nonzero
     pick = pick[np.lexsort((pick, -gene_score[pick]))]
-    posterior = scores.posterior
+    # Each gene's groups, most probable first: one sort over all the picked genes' links.
+    starts, ends = model.gene_pair_start[pick], model.gene_pair_start[pick + 1]
+    counts = ends - starts
+    flat = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+    owner = np.repeat(np.arange(len(pick)), counts)
+    groups = model.group_of_pair[flat]
+    order = np.lexsort((-scores.posterior[groups], owner))
+    groups, owner = groups[order], owner[order]
+    first = np.searchsorted(owner, np.arange(len(pick)))
+    primary = model.group_primary_ids
     out = []
-    for rank, gene in enumerate(pick.tolist(), start=1):
-        groups = model.gene_groups(gene)
-        if len(groups) > _SUPPORT_SHOWN:
-            groups = groups[np.argsort(-posterior[groups], kind="stable")[:_SUPPORT_SHOWN]]
-        elif len(groups) > 1:
-            groups = groups[np.argsort(-posterior[groups], kind="stable")]
+    for k, gene in enumerate(pick.tolist()):
+        mine = groups[first[k] : first[k] + min(int(counts[k]), _SUPPORT_SHOWN)]
         out.append(
             CandidateGene(
-                rank=rank,
+                rank=k + 1,
                 symbol=kb.gene_symbols[gene],
                 hgnc_id=kb.gene_hgnc_ids[gene],
                 score=float(gene_score[gene]),
-                diseases=tuple(model.group_identity(int(g))[0] for g in groups),
+                diseases=tuple(primary[g] for g in mine.tolist()),
             )
         )
     return tuple(out)
@@ -299,7 +304,7 @@ def suggest_findings(
     h0 = float(_entropy_bits(prior[None, :])[0])
     gain = h0 - p_yes * _entropy_bits(joint_yes.T) - (1.0 - p_yes) * _entropy_bits(joint_no.T)
     order = np.argsort(-gain, kind="stable")
-    ids = [kb.disease_ids[int(model.group_members[g][0])] for g in top.tolist()]
+    ids = [model.group_primary_ids[g] for g in top.tolist()]
     out: list[SuggestedFinding] = []
     taken = np.zeros(kb.n_terms, dtype=bool)  # chosen findings and their lines: no near-repeats
     for j in order.tolist():

@@ -51,6 +51,8 @@ INHERITANCE_CLASSES: tuple[str, ...] = (
 _AUTOSOMAL = frozenset({"HP:0000006", "HP:0000007"})
 _XLR, _XLD, _XL, _YL = "HP:0001419", "HP:0001423", "HP:0001417", "HP:0001450"
 _MAX_FREQUENCY = 1.0 - 1e-9  # keeps log(1 - f) finite for obligate findings
+_TERM_CACHE_SIZE = 4096  # per-term evidence kept (a few kB each)
+_TermKey = tuple[str, int, RankParameters]
 
 Sex = Literal["male", "female"]
 
@@ -270,6 +272,7 @@ class PhenotypeModel:
         )
         self._absent_cache: dict[float, tuple[sp.csr_matrix, np.ndarray]] = {}
         self._identity: dict[int, tuple[str, tuple[str, ...], str, tuple[str, ...]]] = {}
+        self._term_cache: dict[_TermKey, tuple[float, np.ndarray, np.ndarray]] = {}
 
         # --- onset ----------------------------------------------------------------------------
         n_bins = len(ONSET_EDGES_YEARS) - 1
@@ -346,6 +349,12 @@ class PhenotypeModel:
         for d in order:
             members[int(self.disease_group[d])].append(d)
         return [np.asarray(m, dtype=np.int64) for m in members]
+
+    @cached_property
+    def group_primary_ids(self) -> list[str]:
+        """Primary disease id of each group (OMIM if any, else ORPHA, else another)."""
+        kb = self.kb
+        return [kb.disease_ids[int(m[0])] if len(m) else "" for m in self.group_members]
 
     def group_identity(self, group: int) -> tuple[str, tuple[str, ...], str, tuple[str, ...]]:
         """(primary id, all ids with the primary first, name, gene symbols) of a group; the
@@ -458,14 +467,15 @@ class PhenotypeModel:
         """
         n, n_groups = len(terms), self.n_groups
         query = np.asarray(terms, dtype=np.int64)
-        # Entries are keyed term position * n_groups + group; the closure's keys come sorted.
+        # Entries are keyed term position * n_groups + group; the closure's keys come sorted
+        # and its values are all > 0, so a NOT annotation can only block a narrower match.
         owner, rows, exact = self._gather(self.closed, np.arange(n), query)
         keys = owner * n_groups + rows
         model = exact.copy()
-        ancestors, offsets = self.ancestor_rows(query)
-        counts = np.diff(np.append(offsets, len(ancestors)))
-        pos = np.repeat(np.arange(n), counts)
         if params.narrower_weight > 0:
+            ancestors, offsets = self.ancestor_rows(query)
+            counts = np.diff(np.append(offsets, len(ancestors)))
+            pos = np.repeat(np.arange(n), counts)
             proper = ancestors != query[pos]
             a, i = ancestors[proper], pos[proper]
             owner, rows, vals = self._gather(self.direct, np.arange(len(a)), a)
@@ -478,23 +488,18 @@ class PhenotypeModel:
                 hit = at < len(keys)
                 hit[hit] = keys[at[hit]] == narrow_keys[hit]
                 model[at[hit]] = np.maximum(model[at[hit]], narrow[hit])
-                new = ~hit
-                keys = np.concatenate([keys, narrow_keys[new]])
-                model = np.concatenate([model, narrow[new]])
-                exact = np.concatenate([exact, np.zeros(int(new.sum()))])
-                order = np.argsort(keys, kind="stable")  # two sorted runs: a linear merge
-                keys, model, exact = keys[order], model[order], exact[order]
-        owner, rows, _ = self._gather(self.negated, pos, ancestors)
-        if len(owner):
-            blocked = owner * n_groups + rows
-            at = np.searchsorted(keys, blocked)
-            hit = at < len(keys)
-            hit[hit] = keys[at[hit]] == blocked[hit]
-            at = at[hit]
-            model[at[exact[at] == 0.0]] = 0.0
-        keep = model > 0.0
-        term_pos, group = np.divmod(keys[keep], n_groups)
-        return term_pos, group, model[keep], exact[keep]
+                new_keys, new = narrow_keys[~hit], narrow[~hit]
+                owner, rows, _ = self._gather(self.negated, pos, ancestors)
+                if len(owner) and len(new_keys):
+                    blocked = np.sort(owner * n_groups + rows)
+                    at = np.minimum(np.searchsorted(blocked, new_keys), len(blocked) - 1)
+                    free = blocked[at] != new_keys
+                    new_keys, new = new_keys[free], new[free]
+                keys = np.concatenate([keys, new_keys])
+                model = np.concatenate([model, new])
+                exact = np.concatenate([exact, np.zeros(len(new))])
+        term_pos, group = np.divmod(keys, n_groups)
+        return term_pos, group, model, exact
 
     # ---------------------------------------------------------------------------------- score
     def prune(self, query: PatientQuery) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -538,6 +543,42 @@ class PhenotypeModel:
             covered[kb.descendants(x)] = 1.0
         return covered
 
+    def clear_cache(self) -> None:
+        """Forget the per-term evidence computed so far (for timing cold scoring)."""
+        self._term_cache.clear()
+
+    def _cached_evidence(
+        self, kind: str, terms: Sequence[int], params: RankParameters
+    ) -> TermEvidence:
+        """Per-term evidence, each term's computed once per parameter set and kept (a bounded
+        cache): batches of related cases, and re-ranking after a finding is added, reuse it."""
+        if not terms:
+            return TermEvidence.empty()
+        cache = self._term_cache
+        missing = [t for t in dict.fromkeys(terms) if (kind, t, params) not in cache]
+        if missing:
+            compute = self._observed_evidence if kind == "observed" else self._excluded_evidence
+            fresh = compute(missing, params)
+            order = np.argsort(fresh.entry_term, kind="stable")
+            bounds = np.searchsorted(fresh.entry_term[order], np.arange(len(missing) + 1))
+            for i, t in enumerate(missing):
+                sel = order[bounds[i] : bounds[i + 1]]
+                if len(cache) >= _TERM_CACHE_SIZE:
+                    del cache[next(iter(cache))]  # oldest first
+                cache[(kind, t, params)] = (
+                    float(fresh.baseline[i]),
+                    fresh.entry_group[sel].astype(np.int32),
+                    fresh.entry_delta[sel],
+                )
+        parts = [cache[(kind, t, params)] for t in terms]
+        sizes = [len(p[1]) for p in parts]
+        return TermEvidence(
+            np.array([p[0] for p in parts]),
+            np.repeat(np.arange(len(parts)), sizes),
+            np.concatenate([p[1] for p in parts]).astype(np.int64),
+            np.concatenate([p[2] for p in parts]),
+        )
+
     def _observed_evidence(self, terms: Sequence[int], params: RankParameters) -> TermEvidence:
         """log P(q | g) / mean over groups, P = (1 - noise) * P_model + noise * bg(q)."""
         if not terms:
@@ -573,17 +614,15 @@ class PhenotypeModel:
         term_pos, group, model, _ = self.term_support(terms, params)
         own_keys = term_pos * n_groups + group
         region_keys, region = self.region_support(terms)
-        keys = np.concatenate([own_keys, region_keys])
-        keys = keys[np.argsort(keys, kind="stable")]
-        distinct = np.ones(len(keys), dtype=bool)
-        distinct[1:] = keys[1:] != keys[:-1]
-        keys = keys[distinct]
-        present_model = np.zeros(len(keys))
-        present_model[np.searchsorted(keys, own_keys)] = model
+        at = np.searchsorted(region_keys, own_keys)
+        hit = at < len(region_keys)
+        hit[hit] = region_keys[at[hit]] == own_keys[hit]
+        keys = np.concatenate([region_keys, own_keys[~hit]])
         spectrum = np.zeros(len(keys))
-        spectrum[np.searchsorted(keys, region_keys)] = np.minimum(
-            1.0, region / params.examined_scale
-        )
+        spectrum[: len(region_keys)] = np.minimum(1.0, region / params.examined_scale)
+        present_model = np.zeros(len(keys))
+        present_model[at[hit]] = model[hit]
+        present_model[len(region_keys) :] = model[~hit]
         term_pos, group = np.divmod(keys, n_groups)
         bg = eps * self.background[list(terms)]
         present = (1.0 - eps) * present_model + bg[term_pos]
@@ -601,8 +640,8 @@ class PhenotypeModel:
         """Log likelihood ratios of every group for `query`, and the posterior."""
         observed, excluded = self.prune(query)
         n_groups = self.n_groups
-        obs = self._observed_evidence(observed, params)
-        exc = self._excluded_evidence(excluded, params)
+        obs = self._cached_evidence("observed", observed, params)
+        exc = self._cached_evidence("excluded", excluded, params)
         absent_llr = np.zeros(n_groups)
         if params.absent_rate > 0:
             matrix, totals = self._absent_matrix(params.absent_rate)
@@ -662,8 +701,8 @@ class PhenotypeModel:
 
 def _max_per_key(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct keys and the largest value given to each."""
-    if len(keys) == 0:
-        return keys, values
+    if len(keys) < 2 or bool(np.all(keys[1:] > keys[:-1])):
+        return keys, values  # already sorted and distinct (one run, the common case)
     order = np.argsort(keys, kind="stable")
     keys, values = keys[order], values[order]
     starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))

@@ -91,40 +91,41 @@ class RankParameters:
 
     An excluded term x contributes `excluded_weight` * log of
     (1 - P(x | d)) * ((1 - examined_floor) * s + examined_floor * mean(s)) / mean(s),
-    s = min(1, C[d, x] / examined_scale): "x was examined and found absent". Findings are
-    examined because a suspected disease shows them, so an excluded finding is also evidence
-    that the disease is one of those that show it (estimated from data: examined_floor).
+    s = min(1, R[d, x] / examined_scale), R[d, x] = max over x's parents p of C[d, p]:
+    "x was examined and found absent". A finding is examined because the suspected diseases
+    involve its region of the body, so the exclusion is weak evidence for diseases involving
+    that region (s), and evidence against those that usually show x itself (1 - P(x | d)).
     """
 
-    noise: float = 0.4
+    noise: float = 0.6
     """Probability that an observed finding is unrelated to the disease (a stray finding, a
     second condition, an annotation gap); replaces it by the background frequency."""
 
-    narrower_weight: float = 0.2
+    narrower_weight: float = 0.1
     """Weight of matches where the patient's term is more specific than the annotation."""
 
-    excluded_weight: float = 0.5
+    excluded_weight: float = 0.3
     """Weight of the evidence of each excluded term (correlated negatives are discounted)."""
 
-    examined_floor: float = 0.5
-    """Share of examined-and-absent findings that are not chosen from the disease's spectrum."""
+    examined_floor: float = 0.35
+    """Share of examined-and-absent findings examined for reasons unrelated to the disease."""
 
-    examined_scale: float = 0.5
-    """Frequency above which a finding counts as fully part of the disease's spectrum."""
+    examined_scale: float = 0.1
+    """Probability above which the disease counts as fully involving a finding's region."""
 
-    absent_rate: float = 0.1
+    absent_rate: float = 0.05
     """Probability that a finding the disease shows would have been recorded: each annotation of
     the disease unrelated to every recorded term contributes log(1 - absent_rate * f)."""
 
-    onset_smoothing: float = 0.5
+    onset_smoothing: float = 0.6
     """Weight of the background onset distribution mixed into each disease's onset."""
 
-    female_fraction: tuple[float, float, float, float, float] = (0.47, 0.05, 0.5, 0.3, 0.01)
+    female_fraction: tuple[float, float, float, float, float] = (0.47, 0.02, 0.46, 0.41, 0.01)
     """P(female) of an affected patient: other inheritance, X-linked recessive, X-linked
     dominant, X-linked unspecified, Y-linked. From the sex of the development cases per
     inheritance mode (with pseudo-counts); used as a likelihood ratio against the first."""
 
-    temperature: float = 1.0
+    temperature: float = 1.95
     """Divides the summed log likelihood ratio before the posterior: calibrates probabilities
     for the correlation between findings that the product of likelihood ratios ignores."""
 
