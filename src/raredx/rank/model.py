@@ -172,8 +172,9 @@ class PhenotypeModel:
 
     - `closed` (CSC, groups x terms): C[g, t], probability that the disease shows t or a more
       specific finding: noisy-OR of the frequencies of its annotations at or below t.
-    - `direct` (CSC and CSR): the highest frequency the group's entries give each annotated
-      term; `direct_row`: the annotation row that gave it (for explanations).
+    - `direct` (CSC) and `direct_csr`: the highest frequency the group's entries give each
+      annotated term; `direct_rows` (aligned with `direct_csr.data`): the KB annotation row
+      that gave it (for explanations).
     - `negated` (CSC): terms the disease is annotated not to show ("NOT" or 0/n).
     - `background[t]`: mean of C[:, t] over groups, smoothed toward the share of the ontology
       below t, so unannotated terms keep a small positive frequency.
@@ -258,7 +259,6 @@ class PhenotypeModel:
         )
         self.negated.sum_duplicates()
         self.negated.data[:] = 1.0
-        self.negated_annotation_rows = nrows
 
         # --- leaf annotations (for the "absent" evidence) -------------------------------------
         indicator = self.direct_csr.copy()
@@ -430,17 +430,6 @@ class PhenotypeModel:
         return kb.ancestor_indices[flat], offsets
 
     # ------------------------------------------------------------------------------- columns
-    def _column(self, matrix: sp.csc_matrix, term: int) -> tuple[np.ndarray, np.ndarray]:
-        start, end = matrix.indptr[term], matrix.indptr[term + 1]
-        return matrix.indices[start:end], matrix.data[start:end]
-
-    def closed_column(self, term: int) -> np.ndarray:
-        """C[:, term] as a dense vector over groups."""
-        out = np.zeros(self.n_groups)
-        rows, vals = self._column(self.closed, term)
-        out[rows] = vals
-        return out
-
     def _gather(
         self, matrix: sp.csc_matrix, owners: np.ndarray, columns: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
