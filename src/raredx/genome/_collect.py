@@ -418,45 +418,31 @@ class Collector:
         # call quality of the proband
         if fmt is None:
             fmt = self._format(rec, cols, any(ph for _, _, ph in calls))
+        row_fmt = fmt
+
+        def emit(
+            row_genes: tuple[int, ...],
+            reason: int,
+            ann: AlleleAnnotation | None = None,
+            gc: GeneConsequence | None = None,
+            consequence: str | None = None,
+        ) -> None:
+            # One row per (allele, gene) with the frequency and ClinVar values known so far.
+            self._rows(
+                rec, c, pos, ref, alt, i, row_genes, calls, row_fmt, reason,
+                af=af, af_field=af_field, clinvar=clinvar, stars=stars,
+                ann=ann, gc=gc, consequence=consequence,
+            )
+
         bad_quality = self._bad_quality(rec.FILTER, fmt[0], calls[0], i)
         if bad_quality:
             counts["set aside: quality"] += 1
-            self._rows(
-                rec,
-                c,
-                pos,
-                ref,
-                alt,
-                i,
-                genes,
-                calls,
-                fmt,
-                REASON_QUALITY,
-                af=af,
-                af_field=af_field,
-                clinvar=clinvar,
-                stars=stars,
-            )
+            emit(genes, REASON_QUALITY)
             return fmt
         # annotation
         if not src.consequences:
             counts["qualifying"] += 1
-            self._rows(
-                rec,
-                c,
-                pos,
-                ref,
-                alt,
-                i,
-                genes,
-                calls,
-                fmt,
-                0,
-                af=af,
-                af_field=af_field,
-                clinvar=clinvar,
-                stars=stars,
-            )
+            emit(genes, 0)
             return fmt
         ann = reader.annotate(rec, ref, alts, i, entries)
         if ann.clinvar is not None and clinvar is None:
@@ -466,26 +452,8 @@ class Collector:
         annotated = [(g, gc) for g, gc in annotated if g >= 0]
         if not annotated:
             # annotated record with no known gene: set aside under the genes by position
-            reason = 0 if rescued else REASON_CONSEQUENCE
             counts["qualifying" if rescued else "set aside: consequence"] += 1
-            self._rows(
-                rec,
-                c,
-                pos,
-                ref,
-                alt,
-                i,
-                genes,
-                calls,
-                fmt,
-                reason,
-                af=af,
-                af_field=af_field,
-                clinvar=clinvar,
-                stars=stars,
-                ann=ann,
-                consequence="intergenic_variant",
-            )
+            emit(genes, 0 if rescued else REASON_CONSEQUENCE, ann, consequence="intergenic_variant")
             return fmt
         any_kept = False
         seen: set[int] = set()
@@ -495,24 +463,7 @@ class Collector:
             seen.add(gene)
             keep = rescued or self._consequence_kept(gc, ann)
             any_kept |= keep
-            self._rows(
-                rec,
-                c,
-                pos,
-                ref,
-                alt,
-                i,
-                (gene,),
-                calls,
-                fmt,
-                0 if keep else REASON_CONSEQUENCE,
-                af=af,
-                af_field=af_field,
-                clinvar=clinvar,
-                stars=stars,
-                ann=ann,
-                gc=gc,
-            )
+            emit((gene,), 0 if keep else REASON_CONSEQUENCE, ann, gc)
         counts["qualifying" if any_kept else "set aside: consequence"] += 1
         return fmt
 
