@@ -14,7 +14,6 @@ import io
 import math
 import os
 import re
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 from phenopackets import Family, Phenopacket
 
+from raredx._files import atomic_file
 from raredx.case.model import (
     MAX_AGE_YEARS,
     ZYGOSITY_GENO_IDS,
@@ -1278,25 +1278,9 @@ def write_phenopacket(case: Case, path: str | os.PathLike[str]) -> Path:
     """
     target = Path(path)
     text = dumps_phenopacket(case)
-    tmp_name: str | None = None
     try:
-        with tempfile.NamedTemporaryFile(
-            "w",
-            encoding="utf-8",
-            dir=target.parent,
-            prefix=f".{target.name}.",
-            suffix=".tmp",
-            delete=False,
-        ) as tmp:
-            tmp_name = tmp.name
-            tmp.write(text)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, target)
-        tmp_name = None
+        with atomic_file(target) as fh:
+            fh.write(text)
     except OSError as exc:
         raise InputError(f"{target}: cannot write the phenopacket ({_os_reason(exc)})") from None
-    finally:
-        if tmp_name is not None:
-            Path(tmp_name).unlink(missing_ok=True)
     return target

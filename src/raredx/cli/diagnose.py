@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from raredx._files import atomic_file
 from raredx.case import Case, read_cases
 from raredx.case.phenopacket import CASE_FILE_SUFFIXES
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, out_console, print_json
@@ -80,14 +79,8 @@ def _stem(source: str, case: Case) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as fh:
+        fh.write(text)
 
 
 def _tsv(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import bisect
 import json
 import os
-import shutil
-import tempfile
 import zlib
 from array import array
 from datetime import UTC, datetime
@@ -21,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from raredx._files import atomic_directory
 from raredx.errors import InputError
 from raredx.genome.vcf import PRIMARY_CONTIGS, Assembly, contig_index
 
@@ -76,8 +75,7 @@ class StoreBuilder:
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists() and not (target / "manifest.json").is_file():
             raise InputError(f"{target}: exists and is not a raredx store; choose another path")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+        with atomic_directory(target) as tmp:
             offsets = np.zeros(len(PRIMARY_CONTIGS) + 1, dtype=np.int64)
             parts_keys = []
             parts_cols: dict[str, list[np.ndarray]] = {n: [] for n in self._names}
@@ -110,16 +108,6 @@ class StoreBuilder:
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-            if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-                target.rename(old / "store")
-                tmp.rename(target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                tmp.rename(target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return KeyedStore.open(target)
 
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 import bisect
 import gzip
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -26,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from raredx._files import atomic_file
 from raredx.errors import InputError
 from raredx.genome.annotations import GeneConsequence
 from raredx.genome.vcf import PRIMARY_CONTIGS, Assembly, contig_index, normalise_contig
@@ -126,7 +125,7 @@ def _cached_locator(assembly: Assembly, kb: KnowledgeBase) -> GeneLocator:
     built = locator.spans
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
+        with atomic_file(path, binary=True) as tmp:
             arrays = {
                 "gene": np.array([s.gene for s in built], dtype=np.int32),
                 "chrom": np.array([contig_index(s.chrom) for s in built], dtype=np.int8),
@@ -135,7 +134,6 @@ def _cached_locator(assembly: Assembly, kb: KnowledgeBase) -> GeneLocator:
                 **locator.state(),
             }
             np.savez(tmp, allow_pickle=False, **arrays)
-        os.replace(tmp.name, path)
     except OSError:
         pass
     return locator

@@ -14,8 +14,6 @@ half-written KB. The bundled release compiles itself on first use.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -25,6 +23,7 @@ import numpy as np
 import orjson
 import platformdirs
 
+from raredx._files import atomic_directory
 from raredx.errors import KnowledgeBaseError
 from raredx.kb.compile import FORMAT_VERSION, CompiledKb, ReleaseFiles, compile_kb
 from raredx.kb.knowledge_base import KnowledgeBase
@@ -126,26 +125,13 @@ def find_release_files(hpo_dir: Path, *, hgnc: Path | None = None) -> ReleaseFil
 
 
 def _write(compiled: CompiledKb, root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    version = str(compiled.manifest["version"])
-    target = root / version
-    tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=root))
-    try:
+    target = root / str(compiled.manifest["version"])
+    with atomic_directory(target) as tmp:
         np.savez(tmp / "arrays.npz", allow_pickle=False, **compiled.arrays)
         (tmp / "strings.json").write_bytes(orjson.dumps(compiled.strings))
         (tmp / "manifest.json").write_bytes(
             orjson.dumps(compiled.manifest, option=orjson.OPT_INDENT_2)
         )
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{version}.old.", dir=root))
-            target.rename(old / "kb")
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 

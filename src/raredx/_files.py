@@ -1,0 +1,64 @@
+"""Atomic writes: readers see the old file (or folder) or the new one, never half of either."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import IO, Any, Literal, overload
+
+__all__ = ["atomic_directory", "atomic_file"]
+
+
+@overload
+def atomic_file(
+    path: Path, *, binary: Literal[False] = False
+) -> AbstractContextManager[IO[str]]: ...
+@overload
+def atomic_file(path: Path, *, binary: Literal[True]) -> AbstractContextManager[IO[bytes]]: ...
+
+
+def atomic_file(path: Path, *, binary: bool = False) -> AbstractContextManager[IO[Any]]:
+    """A context manager writing `path` atomically (text unless `binary`)."""
+    return _atomic_file(path, binary)
+
+
+@contextmanager
+def _atomic_file(path: Path, binary: bool) -> Iterator[IO[Any]]:
+    """Yield a handle on a temporary file beside `path`; on success it is flushed, synced and
+    renamed over `path`; on any error it is removed and `path` is untouched."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        mode = "wb" if binary else "w"
+        encoding = None if binary else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding, newline=None if binary else "") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside `target`; on success it replaces `target` (an
+    existing folder is swapped out, then deleted); on any error it is removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            target.rename(old / target.name)
+            tmp.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
