@@ -47,7 +47,7 @@ from _common import (
     rank_metrics,
     reliability,
 )
-from raredx.diagnose import DEFAULT_PARAMETERS, diagnose, prepare_patient
+from raredx.diagnosis import DEFAULT_PARAMETERS, diagnose, prepare_patient
 from raredx.errors import InputError
 from raredx.kb import KnowledgeBase, load_kb
 from raredx.rank import PatientQuery, PhenotypeModel, RankParameters, phenotype_model

@@ -308,6 +308,50 @@ def test_onsets_of_every_kind() -> None:
     assert read_phenopacket(written) == case
 
 
+def test_disease_onset_is_kept_and_written_back() -> None:
+    packet = {
+        "id": "disease-onset",
+        "subject": {"id": "s"},
+        "phenotypicFeatures": [{"type": {"id": "HP:0001744"}}],
+        "interpretations": [
+            {
+                "id": "1",
+                "progressStatus": "SOLVED",
+                "diagnosis": {"disease": {"id": "OMIM:601859", "label": "ALPS"}},
+            }
+        ],
+        "diseases": [
+            {"term": {"id": "OMIM:601859"}, "onset": {"age": {"iso8601duration": "P2Y6M"}}},
+            {"term": {"id": "OMIM:1"}, "onset": {"ontologyClass": {"id": "HP:0003593"}}},
+            {"term": {"id": "OMIM:2"}, "onset": {"gestationalAge": {"weeks": 30}}},
+        ],
+    }
+    case = read_phenopacket(packet)
+    alps, infantile, fetal = case.diagnoses
+    assert (alps.disease_id, alps.onset_years, alps.progress_status) == (
+        "OMIM:601859",
+        2.5,
+        "SOLVED",
+    )
+    assert infantile.onset_term == "HP:0003593" and infantile.onset_years is None
+    assert fetal.onset_term == FETAL_ONSET
+    written = case_to_phenopacket(case)
+    _strict_parse(written)
+    assert written["diseases"][0]["onset"] == {"age": {"iso8601duration": "P2Y6M"}}
+    assert read_phenopacket(written) == case
+
+
+def test_bad_disease_onset_is_named() -> None:
+    packet = {
+        "id": "bad-onset",
+        "subject": {"id": "s"},
+        "diseases": [{"term": {"id": "OMIM:1"}, "onset": {"age": {"iso8601duration": "P2Q"}}}],
+    }
+    with pytest.raises(InputError) as err:
+        read_phenopacket(packet)
+    assert "diseases[0].onset.age.iso8601duration" in str(err.value)
+
+
 def test_structural_variant_without_coordinates() -> None:
     packet = {
         "id": "sv",

@@ -46,14 +46,28 @@ def test_truncated_gzip(tmp_path: Path) -> None:
 
 
 def test_cycle_is_rejected(tmp_path: Path) -> None:
-    text = (TOY / "hp.obo").read_text().replace(
-        "name: All\n", "name: All\nis_a: HP:0001873 ! loop\n"
+    text = (
+        (TOY / "hp.obo").read_text().replace("name: All\n", "name: All\nis_a: HP:0001873 ! loop\n")
     )
     files = toy_release_files()
     (tmp_path / "hp.obo").write_text(text)
     with pytest.raises(KnowledgeBaseError, match="cycle"):
-        compile_kb(type(files)(tmp_path / "hp.obo", *list(files.__getattribute__(f) for f in (
-            "annotations", "genes", "hgnc", "mondo", "french_labels", "french_synonyms"))))
+        compile_kb(
+            type(files)(
+                tmp_path / "hp.obo",
+                *list(
+                    files.__getattribute__(f)
+                    for f in (
+                        "annotations",
+                        "genes",
+                        "hgnc",
+                        "mondo",
+                        "french_labels",
+                        "french_synonyms",
+                    )
+                ),
+            )
+        )
 
 
 def test_hpoa_wrong_header_and_short_rows(tmp_path: Path) -> None:

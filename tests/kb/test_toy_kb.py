@@ -33,11 +33,20 @@ def test_terms_and_hierarchy(toy_kb: KnowledgeBase) -> None:
     aiha = toy_kb.term_index["HP:0001890"]
     ancestors = {toy_kb.term_ids[i] for i in toy_kb.ancestors(aiha)}
     assert ancestors == {
-        "HP:0001890", "HP:0001903", "HP:0001871", "HP:0002715", "HP:0000118", "HP:0000001"
+        "HP:0001890",
+        "HP:0001903",
+        "HP:0001871",
+        "HP:0002715",
+        "HP:0000118",
+        "HP:0000001",
     }
     blood = toy_kb.term_index["HP:0001871"]
     assert {toy_kb.term_ids[i] for i in toy_kb.descendants(blood)} == {
-        "HP:0001871", "HP:0001872", "HP:0001873", "HP:0001903", "HP:0001890"
+        "HP:0001871",
+        "HP:0001872",
+        "HP:0001873",
+        "HP:0001903",
+        "HP:0001890",
     }
 
 
@@ -171,24 +180,42 @@ def test_obographs_json_matches_obo(tmp_path: Path) -> None:
         }
         if t.replaced_by:
             meta["basicPropertyValues"] = [  # type: ignore[assignment]
-                {"pred": "http://purl.obolibrary.org/obo/IAO_0100001",
-                 "val": "http://purl.obolibrary.org/obo/" + t.replaced_by.replace(":", "_")}
+                {
+                    "pred": "http://purl.obolibrary.org/obo/IAO_0100001",
+                    "val": "http://purl.obolibrary.org/obo/" + t.replaced_by.replace(":", "_"),
+                }
             ]
         if t.definition:
             meta["definition"] = {"val": t.definition}
         if t.obsolete:
             meta["deprecated"] = True
-        nodes.append({
-            "id": "http://purl.obolibrary.org/obo/" + t.id.replace(":", "_"),
-            "lbl": t.label, "type": "CLASS", "meta": meta,
-        })
+        nodes.append(
+            {
+                "id": "http://purl.obolibrary.org/obo/" + t.id.replace(":", "_"),
+                "lbl": t.label,
+                "type": "CLASS",
+                "meta": meta,
+            }
+        )
         edges += [
-            {"sub": "http://purl.obolibrary.org/obo/" + t.id.replace(":", "_"), "pred": "is_a",
-             "obj": "http://purl.obolibrary.org/obo/" + p.replace(":", "_")}
+            {
+                "sub": "http://purl.obolibrary.org/obo/" + t.id.replace(":", "_"),
+                "pred": "is_a",
+                "obj": "http://purl.obolibrary.org/obo/" + p.replace(":", "_"),
+            }
             for p in t.parents
         ]
-    doc = {"graphs": [{"nodes": nodes, "edges": edges,
-                       "meta": {"version": "http://purl.obolibrary.org/obo/hp/releases/2020-02-02/hp.json"}}]}
+    doc = {
+        "graphs": [
+            {
+                "nodes": nodes,
+                "edges": edges,
+                "meta": {
+                    "version": "http://purl.obolibrary.org/obo/hp/releases/2020-02-02/hp.json"
+                },
+            }
+        ]
+    }
     hpo_dir = tmp_path / "release"
     hpo_dir.mkdir()
     (hpo_dir / "hp.json").write_text(json.dumps(doc))
@@ -196,8 +223,15 @@ def test_obographs_json_matches_obo(tmp_path: Path) -> None:
         shutil.copy(TOY / name, hpo_dir / name)
     files = toy_release_files()
     from_json = compile_kb(
-        type(files)(hpo_dir / "hp.json", files.annotations, files.genes, files.hgnc,
-                    files.mondo, files.french_labels, files.french_synonyms)
+        type(files)(
+            hpo_dir / "hp.json",
+            files.annotations,
+            files.genes,
+            files.hgnc,
+            files.mondo,
+            files.french_labels,
+            files.french_synonyms,
+        )
     )
     from_obo = compile_kb(files)
     assert from_json.strings["term_ids"] == from_obo.strings["term_ids"]
@@ -216,8 +250,15 @@ def test_genes_to_disease_file_is_read(tmp_path: Path) -> None:
     )
     files = toy_release_files()
     c = compile_kb(
-        type(files)(files.ontology, files.annotations, g2d, files.hgnc, files.mondo,
-                    files.french_labels, files.french_synonyms)
+        type(files)(
+            files.ontology,
+            files.annotations,
+            g2d,
+            files.hgnc,
+            files.mondo,
+            files.french_labels,
+            files.french_synonyms,
+        )
     )
     kb = KnowledgeBase(c.arrays, c.strings, c.manifest)
     assert kb.gene("GENEB").diseases == ("OMIM:100002", "ORPHA:900")

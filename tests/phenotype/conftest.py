@@ -154,8 +154,9 @@ PHENOTYPE_HPOA = (
     "#description: tiny annotations\n#version: 2024-04-04\n"
     + _HPOA_HEADER
     + "\n"
-    + "".join(f"{d}\t{n}\t\t{t}\tPMID:1\tPCS\t\t\t\t\tP\tHPO:test[2024-04-04]\n"
-              for d, n, t in _HPOA_ROWS)
+    + "".join(
+        f"{d}\t{n}\t\t{t}\tPMID:1\tPCS\t\t\t\t\tP\tHPO:test[2024-04-04]\n" for d, n, t in _HPOA_ROWS
+    )
 )
 
 GENES_TO_PHENOTYPE = """\

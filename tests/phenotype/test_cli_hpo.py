@@ -34,14 +34,26 @@ def test_search_json(tiny_kb_installed: str) -> None:
 
 def test_search_words_are_joined_and_tsv(tiny_kb_installed: str) -> None:
     code, out, _ = _run(
-        "search", "anemie", "hemolitique", "--kb", tiny_kb_installed, "-f", "tsv", "-n", "1",
-        "--lang", "fr",
+        "search",
+        "anemie",
+        "hemolitique",
+        "--kb",
+        tiny_kb_installed,
+        "-f",
+        "tsv",
+        "-n",
+        "1",
+        "--lang",
+        "fr",
     )
     assert code == 0
     header, row = out.strip().split("\n")
     assert header.split("\t") == ["id", "label", "label_fr", "matched", "match", "score"]
     assert row.split("\t")[:4] == [
-        "HP:0001878", "Hemolytic anemia", "Anémie hémolytique", "Anémie hémolytique"
+        "HP:0001878",
+        "Hemolytic anemia",
+        "Anémie hémolytique",
+        "Anémie hémolytique",
     ]
 
 
@@ -66,8 +78,13 @@ def test_search_bad_input_exits_2(tiny_kb_installed: str) -> None:
 
 def test_show_json_with_warnings(tiny_kb_installed: str) -> None:
     code, out, err = _run(
-        "show", "HP:0001906", "Intellectual disability, mild; splenomegaly",
-        "--kb", tiny_kb_installed, "--format", "json",
+        "show",
+        "HP:0001906",
+        "Intellectual disability, mild; splenomegaly",
+        "--kb",
+        tiny_kb_installed,
+        "--format",
+        "json",
     )
     assert code == 0
     terms = json.loads(out)
@@ -85,8 +102,14 @@ def test_show_json_with_warnings(tiny_kb_installed: str) -> None:
 def test_show_table_and_tsv(tiny_kb_installed: str) -> None:
     code, out, _ = _run("show", "thrombopénie", "--kb", tiny_kb_installed)
     assert code == 0
-    for text in ("HP:0001873 Thrombocytopenia", "Thrombopénie", "Low platelet count",
-                 "HP:0001872", "nats", "A reduction in the number"):
+    for text in (
+        "HP:0001873 Thrombocytopenia",
+        "Thrombopénie",
+        "Low platelet count",
+        "HP:0001872",
+        "nats",
+        "A reduction in the number",
+    ):
         assert text in out
     code, out, _ = _run("show", "HP:0001744", "--kb", tiny_kb_installed, "-f", "tsv")
     assert code == 0

@@ -23,12 +23,18 @@ from raredx.phenotype import (
 from raredx.phenotype.search import _normalize_many
 from tests.phenotype.conftest import _FR_LABELS
 
-_NAMES = [en for _, en, _ in _FR_LABELS] + [fr for _, _, fr in _FR_LABELS] + [
-    "Low platelet count", "Bladder retention", "Face large", "HP:0001906", "HP:0009998",
-]
-_SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+_NAMES = (
+    [en for _, en, _ in _FR_LABELS]
+    + [fr for _, _, fr in _FR_LABELS]
+    + [
+        "Low platelet count",
+        "Bladder retention",
+        "Face large",
+        "HP:0001906",
+        "HP:0009998",
+    ]
 )
+_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 hpo_like = st.one_of(
     st.text(max_size=40),

@@ -108,10 +108,17 @@ def test_typos(tiny_kb: KnowledgeBase, query: str, expected: str) -> None:
 
 def test_languages(tiny_kb: KnowledgeBase) -> None:
     search = term_search(tiny_kb)
-    english = {n for t in range(tiny_kb.n_terms) for n in (tiny_kb.term_labels[t],
-               *tiny_kb.term_synonyms[t])}
-    french = {n for t in range(tiny_kb.n_terms) for n in (tiny_kb.term_labels_fr[t],
-              *tiny_kb.term_synonyms_fr[t]) if n}
+    english = {
+        n
+        for t in range(tiny_kb.n_terms)
+        for n in (tiny_kb.term_labels[t], *tiny_kb.term_synonyms[t])
+    }
+    french = {
+        n
+        for t in range(tiny_kb.n_terms)
+        for n in (tiny_kb.term_labels_fr[t], *tiny_kb.term_synonyms_fr[t])
+        if n
+    }
     for query in ("anemie", "thrombo", "face", "retention", "splenomegaly"):
         assert all(m.matched_text in english for m in search.search(query, lang="en"))
         assert all(m.matched_text in french for m in search.search(query, lang="fr"))
@@ -121,8 +128,12 @@ def test_languages(tiny_kb: KnowledgeBase) -> None:
 
 def test_ids(tiny_kb: KnowledgeBase) -> None:
     search = term_search(tiny_kb)
-    assert _ids(search.search("HP:00018")) == ["HP:0001871", "HP:0001872", "HP:0001873",
-                                               "HP:0001878"]
+    assert _ids(search.search("HP:00018")) == [
+        "HP:0001871",
+        "HP:0001872",
+        "HP:0001873",
+        "HP:0001878",
+    ]
     assert _ids(search.search("hp:00018", limit=2)) == ["HP:0001871", "HP:0001872"]
     assert [(m.id, m.score) for m in search.search("0001873")] == [("HP:0001873", 1.0)]
     assert [(m.id, m.matched_text) for m in search.search("HP_0001906")] == [
@@ -165,8 +176,13 @@ def test_huge_query_is_refused_fast(tiny_kb: KnowledgeBase) -> None:
 
 
 def test_scores_follow_rank(tiny_kb: KnowledgeBase) -> None:
-    bands = {"id": (0.9, 1.0), "exact": (0.9, 1.0), "prefix": (0.7, 0.9),
-             "words": (0.5, 0.7), "fuzzy": (0.0, 0.5)}
+    bands = {
+        "id": (0.9, 1.0),
+        "exact": (0.9, 1.0),
+        "prefix": (0.7, 0.9),
+        "words": (0.5, 0.7),
+        "fuzzy": (0.0, 0.5),
+    }
     for query in ("a", "face", "intellectual disability", "splenomgaly", "HP:000", "anemie"):
         found = term_search(tiny_kb).search(query, limit=50)
         scores = [m.score for m in found]
@@ -181,10 +197,12 @@ def test_exact_names_and_is_name(tiny_kb: KnowledgeBase) -> None:
     search = term_search(tiny_kb)
     assert search.is_name("intellectual disability, MILD")
     assert not search.is_name("intellectual disability, medium")
-    assert sorted(search.exact_names("Microcéphalie")) == sorted([
-        (tiny_kb.term_index["HP:0000252"], "label_fr", "Microcéphalie"),
-        (tiny_kb.term_index["HP:0040195"], "label_fr", "Microcéphalie"),
-    ])
+    assert sorted(search.exact_names("Microcéphalie")) == sorted(
+        [
+            (tiny_kb.term_index["HP:0000252"], "label_fr", "Microcéphalie"),
+            (tiny_kb.term_index["HP:0040195"], "label_fr", "Microcéphalie"),
+        ]
+    )
     assert search.exact_names("nope") == []
     assert search.max_commas == 1
     assert "intellectual disability" in search.comma_heads

@@ -12,15 +12,55 @@ from raredx.phenotype.text import Extraction, extract_phenotype
 _SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 
 _PIECES = [
-    "thrombocytopenia", "Thrombopénie", "splenomegaly", "no", "not", "pas d'", "sans",
-    "his mother has", "sa mère", "suspected", "à éliminer", "AIHA", "HSM", "ITP", "(", ")",
-    "SNHL", "hearing loss", "and", "et", "or", ",", ".", ";", "?", "\n", "-", "pre-",
-    "auricular pits", "recurrent", "à répétition", "otites", "left", "gauche", "Family history:",
-    "œdème", "anaemia", "ß", "İ", "\u0301", "\x00", "\ufeff", "\u2010", "é", "e\u0301",
+    "thrombocytopenia",
+    "Thrombopénie",
+    "splenomegaly",
+    "no",
+    "not",
+    "pas d'",
+    "sans",
+    "his mother has",
+    "sa mère",
+    "suspected",
+    "à éliminer",
+    "AIHA",
+    "HSM",
+    "ITP",
+    "(",
+    ")",
+    "SNHL",
+    "hearing loss",
+    "and",
+    "et",
+    "or",
+    ",",
+    ".",
+    ";",
+    "?",
+    "\n",
+    "-",
+    "pre-",
+    "auricular pits",
+    "recurrent",
+    "à répétition",
+    "otites",
+    "left",
+    "gauche",
+    "Family history:",
+    "œdème",
+    "anaemia",
+    "ß",
+    "İ",
+    "\u0301",
+    "\x00",
+    "\ufeff",
+    "\u2010",
+    "é",
+    "e\u0301",
 ]
-clinical = st.lists(
-    st.one_of(st.sampled_from(_PIECES), st.text(max_size=6)), max_size=40
-).map(" ".join)
+clinical = st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=6)), max_size=40).map(
+    " ".join
+)
 texts = st.one_of(st.text(max_size=300), clinical)
 langs = st.sampled_from(["en", "fr", "auto"])
 

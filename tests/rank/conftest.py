@@ -77,69 +77,125 @@ VERY_FREQUENT, FREQUENT, OCCASIONAL = "HP:0040281", "HP:0040282", "HP:0040283"
 
 # (disease id, name, [(qualifier, term, frequency, aspect, onset)])
 DISEASES: list[tuple[str, str, list[tuple[str, str, str, str, str]]]] = [
-    ("OMIM:100001", "ALPS-like disease", [
-        ("", "HP:0001744", VERY_FREQUENT, "P", ""),
-        ("", "HP:0002716", "9/10", "P", ""),
-        ("", "HP:0001973", FREQUENT, "P", ""),
-        ("", "HP:0001890", FREQUENT, "P", ""),
-        ("", "HP:0000006", "", "I", ""),
-    ]),
-    ("ORPHA:9001", "ALPS-like disease (Orphanet)", [
-        ("", "HP:0001744", FREQUENT, "P", ""),
-        ("", "HP:0002716", VERY_FREQUENT, "P", ""),
-    ]),
-    ("OMIM:100002", "Blood disease B", [
-        ("", "HP:0001873", VERY_FREQUENT, "P", ""),
-        ("", "HP:0001903", FREQUENT, "P", ""),
-        ("", "HP:0000007", "", "I", ""),
-    ]),
-    ("OMIM:100003", "Epilepsy A", [
-        ("", "HP:0001250", "9/10", "P", ""),
-        ("", "HP:0001249", "HP:0040280", "P", ""),
-        ("NOT", "HP:0000518", "", "P", ""),
-        ("", "HP:0000007", "", "I", ""),
-    ]),
-    ("OMIM:100004", "X-linked epilepsy", [
-        ("", "HP:0001250", "9/10", "P", ""),
-        ("", "HP:0001249", VERY_FREQUENT, "P", ""),
-        ("", "HP:0001419", "", "I", ""),
-    ]),
-    ("OMIM:100005", "Congenital eye disease", [
-        ("", "HP:0000518", VERY_FREQUENT, "P", ""),
-        ("", "HP:0000505", FREQUENT, "P", ""),
-        ("", "HP:0003577", "", "C", ""),
-    ]),
-    ("OMIM:100006", "Adult eye disease", [
-        ("", "HP:0000518", VERY_FREQUENT, "P", ""),
-        ("", "HP:0000505", FREQUENT, "P", ""),
-        ("", "HP:0003581", "", "C", ""),
-    ]),
-    ("OMIM:100007", "Broad eye disease", [
-        ("", "HP:0000478", VERY_FREQUENT, "P", ""),
-    ]),
-    ("OMIM:100008", "Neuro disease without seizures", [
-        ("", "HP:0001249", VERY_FREQUENT, "P", ""),
-        ("", "HP:0001250", "0/12", "P", ""),
-    ]),
-    ("OMIM:100009", "Pure epilepsy", [
-        ("", "HP:0001250", "9/10", "P", ""),
-    ]),
-    ("OMIM:100010", "Broad eye disease without cataract", [
-        ("", "HP:0000478", VERY_FREQUENT, "P", ""),
-        ("NOT", "HP:0000518", "", "P", ""),
-    ]),
+    (
+        "OMIM:100001",
+        "ALPS-like disease",
+        [
+            ("", "HP:0001744", VERY_FREQUENT, "P", ""),
+            ("", "HP:0002716", "9/10", "P", ""),
+            ("", "HP:0001973", FREQUENT, "P", ""),
+            ("", "HP:0001890", FREQUENT, "P", ""),
+            ("", "HP:0000006", "", "I", ""),
+        ],
+    ),
+    (
+        "ORPHA:9001",
+        "ALPS-like disease (Orphanet)",
+        [
+            ("", "HP:0001744", FREQUENT, "P", ""),
+            ("", "HP:0002716", VERY_FREQUENT, "P", ""),
+        ],
+    ),
+    (
+        "OMIM:100002",
+        "Blood disease B",
+        [
+            ("", "HP:0001873", VERY_FREQUENT, "P", ""),
+            ("", "HP:0001903", FREQUENT, "P", ""),
+            ("", "HP:0000007", "", "I", ""),
+        ],
+    ),
+    (
+        "OMIM:100003",
+        "Epilepsy A",
+        [
+            ("", "HP:0001250", "9/10", "P", ""),
+            ("", "HP:0001249", "HP:0040280", "P", ""),
+            ("NOT", "HP:0000518", "", "P", ""),
+            ("", "HP:0000007", "", "I", ""),
+        ],
+    ),
+    (
+        "OMIM:100004",
+        "X-linked epilepsy",
+        [
+            ("", "HP:0001250", "9/10", "P", ""),
+            ("", "HP:0001249", VERY_FREQUENT, "P", ""),
+            ("", "HP:0001419", "", "I", ""),
+        ],
+    ),
+    (
+        "OMIM:100005",
+        "Congenital eye disease",
+        [
+            ("", "HP:0000518", VERY_FREQUENT, "P", ""),
+            ("", "HP:0000505", FREQUENT, "P", ""),
+            ("", "HP:0003577", "", "C", ""),
+        ],
+    ),
+    (
+        "OMIM:100006",
+        "Adult eye disease",
+        [
+            ("", "HP:0000518", VERY_FREQUENT, "P", ""),
+            ("", "HP:0000505", FREQUENT, "P", ""),
+            ("", "HP:0003581", "", "C", ""),
+        ],
+    ),
+    (
+        "OMIM:100007",
+        "Broad eye disease",
+        [
+            ("", "HP:0000478", VERY_FREQUENT, "P", ""),
+        ],
+    ),
+    (
+        "OMIM:100008",
+        "Neuro disease without seizures",
+        [
+            ("", "HP:0001249", VERY_FREQUENT, "P", ""),
+            ("", "HP:0001250", "0/12", "P", ""),
+        ],
+    ),
+    (
+        "OMIM:100009",
+        "Pure epilepsy",
+        [
+            ("", "HP:0001250", "9/10", "P", ""),
+        ],
+    ),
+    (
+        "OMIM:100010",
+        "Broad eye disease without cataract",
+        [
+            ("", "HP:0000478", VERY_FREQUENT, "P", ""),
+            ("NOT", "HP:0000518", "", "P", ""),
+        ],
+    ),
 ]
 FILLERS = ("HP:0000639", "HP:0002716", "HP:0001903", "HP:0000505", "HP:0001249")
 for k in range(10):
-    DISEASES.append((f"OMIM:{100101 + k}", f"Filler {k}", [
-        ("", FILLERS[k % len(FILLERS)], OCCASIONAL, "P", ""),
-        ("", FILLERS[(k + 2) % len(FILLERS)], FREQUENT, "P", ""),
-    ]))
+    DISEASES.append(
+        (
+            f"OMIM:{100101 + k}",
+            f"Filler {k}",
+            [
+                ("", FILLERS[k % len(FILLERS)], OCCASIONAL, "P", ""),
+                ("", FILLERS[(k + 2) % len(FILLERS)], FREQUENT, "P", ""),
+            ],
+        )
+    )
 
 GENES = {
-    "OMIM:100001": "GENEA", "ORPHA:9001": "GENEA", "OMIM:100002": "GENEB",
-    "OMIM:100003": "GENEC", "OMIM:100004": "GENED", "OMIM:100005": "GENEE",
-    "OMIM:100006": "GENEF", "OMIM:100007": "GENEG", "OMIM:100008": "GENEH",
+    "OMIM:100001": "GENEA",
+    "ORPHA:9001": "GENEA",
+    "OMIM:100002": "GENEB",
+    "OMIM:100003": "GENEC",
+    "OMIM:100004": "GENED",
+    "OMIM:100005": "GENEE",
+    "OMIM:100006": "GENEF",
+    "OMIM:100007": "GENEG",
+    "OMIM:100008": "GENEH",
     "OMIM:100009": "GENEC",
 }
 

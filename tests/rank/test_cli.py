@@ -45,8 +45,11 @@ def _packet(
     features += [{"type": {"id": t}, "excluded": True} for t in excluded]
     return {
         "id": case_id,
-        "subject": {"id": case_id, "sex": sex,
-                    "timeAtLastEncounter": {"age": {"iso8601duration": "P4Y"}}},
+        "subject": {
+            "id": case_id,
+            "sex": sex,
+            "timeAtLastEncounter": {"age": {"iso8601duration": "P4Y"}},
+        },
         "phenotypicFeatures": features,
     }
 

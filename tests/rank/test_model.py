@@ -9,7 +9,7 @@ import numpy as np
 import orjson
 import pytest
 
-from raredx.diagnose import diagnose, parse_age, parse_sex
+from raredx.diagnosis import diagnose, parse_age, parse_sex
 from raredx.errors import InputError
 from raredx.kb import KnowledgeBase
 from raredx.rank import (
@@ -244,8 +244,18 @@ def test_onset_term_given_as_a_feature_is_used(rank_kb: KnowledgeBase) -> None:
 
 @pytest.mark.parametrize(
     ("text", "years"),
-    [(4, 4.0), ("4", 4.0), ("4y", 4.0), ("18m", 1.5), ("3y 6m", 3.5), ("P3Y6M", 3.5),
-     ("10d", 10 / 365.25), ("2 years", 2.0), ("6w", 6 * 7 / 365.25), (None, None)],
+    [
+        (4, 4.0),
+        ("4", 4.0),
+        ("4y", 4.0),
+        ("18m", 1.5),
+        ("3y 6m", 3.5),
+        ("P3Y6M", 3.5),
+        ("10d", 10 / 365.25),
+        ("2 years", 2.0),
+        ("6w", 6 * 7 / 365.25),
+        (None, None),
+    ],
 )
 def test_parse_age(text: str | int | None, years: float | None) -> None:
     got = parse_age(text)

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from raredx.diagnose import diagnose, prepare_patient
+from raredx.diagnosis import diagnose, prepare_patient
 from raredx.kb import KnowledgeBase
 from raredx.rank import (
     MatchKind,
@@ -85,3 +85,13 @@ def test_scoring_every_disease_is_fast(real_kb: KnowledgeBase) -> None:
         times.append(time.perf_counter() - t0)
     # 10 ms is the target on a desktop; allow slow CI machines a wide margin.
     assert statistics.median(times) < 0.05
+
+
+def test_package_front_door_is_the_function(real_kb: KnowledgeBase) -> None:
+    import raredx
+    import raredx.diagnosis  # importing the module must not shadow the function
+
+    assert raredx.diagnose is raredx.diagnosis.diagnose
+    result = raredx.diagnose(["HP:0001744", "HP:0002716", "HP:0001873"], kb=real_kb, top=5)
+    assert isinstance(result, raredx.Diagnosis)
+    assert result.kb_version == real_kb.version

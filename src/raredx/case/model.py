@@ -291,18 +291,27 @@ class RecordedDiagnosis:
     """A diagnosis recorded in the case (disease CURIE such as OMIM:601859) and its variants.
 
     `disease_id` may be absent for an unsolved interpretation that lists candidate variants.
-    `progress_status` is the interpretation's status (SOLVED, UNSOLVED…), if given.
+    `progress_status` is the interpretation's status (SOLVED, UNSOLVED…), if given. The
+    disease's onset, when recorded, is `onset_years` (postnatal age) or `onset_term` (an HPO
+    onset class; a gestational onset is kept as embryonal or fetal onset), never both.
     """
 
     disease_id: str | None
     label: str | None = None
     variants: tuple[VariantCall, ...] = ()
     progress_status: str | None = None
+    onset_years: float | None = None
+    onset_term: str | None = None
 
     def __post_init__(self) -> None:
         if self.disease_id is not None:
             _curie("disease_id", self.disease_id)
         _opt_text("label", self.label)
+        _years("onset_years", self.onset_years)
+        if self.onset_term is not None:
+            _curie("onset_term", self.onset_term)
+            if self.onset_years is not None:
+                raise ValueError("give onset_years or onset_term, not both")
         _tuple_of("variants", self.variants, VariantCall)
         _one_of("progress_status", self.progress_status, PROGRESS_STATUSES)
         if self.disease_id is None and not self.variants:

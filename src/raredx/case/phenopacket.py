@@ -16,7 +16,7 @@ import os
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import partial
@@ -31,6 +31,7 @@ from phenopackets import Family, Phenopacket
 from raredx._files import atomic_file
 from raredx.case.model import (
     MAX_AGE_YEARS,
+    MAX_GESTATIONAL_DAYS,
     ZYGOSITY_GENO_IDS,
     Case,
     CaseMeta,
@@ -43,6 +44,7 @@ from raredx.case.model import (
     Sex,
     Subject,
     VariantCall,
+    gestational_onset_term,
 )
 from raredx.errors import InputError
 
@@ -721,7 +723,7 @@ class _Builder:
             )
             if made is not None:
                 out.append(made)
-        recorded = {d.disease_id for d in out}
+        recorded = {d.disease_id: k for k, d in enumerate(out)}
         for i, disease in enumerate(pp.diseases):
             if disease.excluded:
                 continue
@@ -730,11 +732,26 @@ class _Builder:
             if disease_id is None:
                 self.problems.append(f"{where}.term.id: missing (a disease id such as OMIM:601859)")
                 continue
+            years, onset_term = None, None
+            if disease.HasField("onset"):
+                years, onset_term, days = self.time_element(disease.onset, f"{where}.onset")
+                if days is not None:
+                    onset_term = gestational_onset_term(min(days, MAX_GESTATIONAL_DAYS))
+            onset = {"onset_years": years, "onset_term": onset_term}
             if disease_id in recorded:
+                k = recorded[disease_id]
+                if out[k].onset_years is None and out[k].onset_term is None:
+                    made = self.make(where, partial(replace, out[k]), **onset)
+                    if made is not None:
+                        out[k] = made
                 continue
-            recorded.add(disease_id)
+            recorded[disease_id] = len(out)
             made = self.make(
-                where, RecordedDiagnosis, disease_id=disease_id, label=_s(disease.term.label)
+                where,
+                RecordedDiagnosis,
+                disease_id=disease_id,
+                label=_s(disease.term.label),
+                **onset,
             )
             if made is not None:
                 out.append(made)
@@ -1072,8 +1089,8 @@ def _hgvs_syntax(expression: str) -> str:
     return f"hgvs.{match.group(1)}" if match else "hgvs"
 
 
-def _onset(obs: PhenotypeObservation) -> dict[str, Any] | None:
-    if obs.onset_gestational_days is not None:
+def _onset(obs: PhenotypeObservation | RecordedDiagnosis) -> dict[str, Any] | None:
+    if isinstance(obs, PhenotypeObservation) and obs.onset_gestational_days is not None:
         weeks, days = divmod(obs.onset_gestational_days, 7)
         return {"gestationalAge": {"weeks": weeks, "days": days}}
     if obs.onset_years is not None:
@@ -1209,7 +1226,10 @@ def _packet_json(case: Case, *, with_files: bool, with_meta: bool) -> dict[str, 
         if d.disease_id is not None:
             diagnosis["disease"] = _term(d.disease_id, d.label)
             if d.disease_id not in {x["term"]["id"] for x in diseases}:
-                diseases.append({"term": _term(d.disease_id, d.label)})
+                entry: dict[str, Any] = {"term": _term(d.disease_id, d.label)}
+                if (onset := _onset(d)) is not None:
+                    entry["onset"] = onset
+                diseases.append(entry)
         if d.variants:
             diagnosis["genomicInterpretations"] = [
                 _variant_json(v, case.subject.id) for v in d.variants

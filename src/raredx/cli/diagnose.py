@@ -25,7 +25,7 @@ from raredx._files import atomic_file
 from raredx.case import Case, read_cases
 from raredx.case.phenopacket import CASE_FILE_SUFFIXES
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, out_console, print_json
-from raredx.diagnose import diagnose as run_diagnosis
+from raredx.diagnosis import diagnose as run_diagnosis
 from raredx.errors import InputError, RaredxError
 from raredx.kb import KnowledgeBase, load_kb
 from raredx.rank.result import Diagnosis, MatchKind

@@ -128,8 +128,15 @@ def show(
         return
     if fmt is OutputFormat.tsv:
         columns = [
-            "id", "label", "label_fr", "synonyms", "synonyms_fr", "parents",
-            "information_content", "diseases", "definition",
+            "id",
+            "label",
+            "label_fr",
+            "synonyms",
+            "synonyms_fr",
+            "parents",
+            "information_content",
+            "diseases",
+            "definition",
         ]
         rows = [
             {

@@ -405,22 +405,46 @@ def compile_kb(files: ReleaseFiles, *, version: str | None = None) -> CompiledKb
     hpo_release = hpoa_version if hpoa_version != "unknown" else ontology.version
     name = version or f"hpo-{hpo_release}"
     sources = [
-        SourceInfo("HPO ontology", ontology.version, _HPO_LICENCE, files.ontology.name,
-                   _sha256(files.ontology)),
-        SourceInfo("HPO disease annotations", hpoa_version, _HPO_LICENCE, files.annotations.name,
-                   _sha256(files.annotations)),
-        SourceInfo("HPO gene-disease links", hpo_release, _HPO_LICENCE, files.genes.name,
-                   _sha256(files.genes)),
-        SourceInfo("HGNC gene table", "2025-06", "CC0 (HGNC)", files.hgnc.name,
-                   _sha256(files.hgnc)),
+        SourceInfo(
+            "HPO ontology",
+            ontology.version,
+            _HPO_LICENCE,
+            files.ontology.name,
+            _sha256(files.ontology),
+        ),
+        SourceInfo(
+            "HPO disease annotations",
+            hpoa_version,
+            _HPO_LICENCE,
+            files.annotations.name,
+            _sha256(files.annotations),
+        ),
+        SourceInfo(
+            "HPO gene-disease links",
+            hpo_release,
+            _HPO_LICENCE,
+            files.genes.name,
+            _sha256(files.genes),
+        ),
+        SourceInfo(
+            "HGNC gene table", "2025-06", "CC0 (HGNC)", files.hgnc.name, _sha256(files.hgnc)
+        ),
     ]
     for path, mversion in zip(files.mondo, mondo_versions, strict=True):
-        sources.append(SourceInfo("MONDO exact mappings", mversion, "CC-BY 4.0", path.name,
-                                  _sha256(path)))
+        sources.append(
+            SourceInfo("MONDO exact mappings", mversion, "CC-BY 4.0", path.name, _sha256(path))
+        )
     for fr_path in (files.french_labels, files.french_synonyms):
         if fr_path is not None:
-            sources.append(SourceInfo("HPO French translation", "hpo-translations@62f1d25",
-                                      _HPO_LICENCE, fr_path.name, _sha256(fr_path)))
+            sources.append(
+                SourceInfo(
+                    "HPO French translation",
+                    "hpo-translations@62f1d25",
+                    _HPO_LICENCE,
+                    fr_path.name,
+                    _sha256(fr_path),
+                )
+            )
     prefix_counts: dict[str, int] = defaultdict(int)
     for p in prefixes:
         prefix_counts[p] += 1

@@ -198,9 +198,7 @@ class KnowledgeBase:
     @cached_property
     def term_annotation_count(self) -> np.ndarray:
         """Positive annotations made with exactly this term (not its descendants), per term."""
-        counts: np.ndarray = np.bincount(
-            self.ann_term[~self.ann_negated], minlength=self.n_terms
-        )
+        counts: np.ndarray = np.bincount(self.ann_term[~self.ann_negated], minlength=self.n_terms)
         return counts
 
     @cached_property

@@ -174,9 +174,12 @@ def read_obographs_json(path: Path) -> OntologyRelease:
         term = RawTerm(id=tid, label=node.get("lbl", ""))
         term.definition = (meta.get("definition") or {}).get("val", "")
         for syn in meta.get("synonyms", []):
-            scope = str(syn.get("pred", "hasRelatedSynonym")).replace("has", "").replace(
-                "Synonym", ""
-            ).upper()
+            scope = (
+                str(syn.get("pred", "hasRelatedSynonym"))
+                .replace("has", "")
+                .replace("Synonym", "")
+                .upper()
+            )
             term.synonyms.append((syn.get("val", ""), scope))
         term.obsolete = bool(meta.get("deprecated", False))
         for bpv in meta.get("basicPropertyValues", []):
@@ -350,8 +353,16 @@ def _split_symbols(value: str) -> tuple[str, ...]:
 def read_hgnc(path: Path) -> list[HgncGene]:
     """Approved genes of the HGNC table (`hgnc_id`, `symbol`, alias/previous symbols, ids)."""
     genes: list[HgncGene] = []
-    optional = ("status", "name", "locus_type", "alias_symbol", "prev_symbol", "entrez_id",
-                "ensembl_gene_id", "omim_id")
+    optional = (
+        "status",
+        "name",
+        "locus_type",
+        "alias_symbol",
+        "prev_symbol",
+        "entrez_id",
+        "ensembl_gene_id",
+        "omim_id",
+    )
     for _, values in _tsv_columns(path, ("hgnc_id", "symbol"), optional):
         hgnc_id, symbol, status, name, locus, alias, prev, ncbi, ensembl, omim = values
         if status not in ("Approved", "") or not hgnc_id or not symbol:

@@ -71,7 +71,10 @@ MAX_TEXT_CHARS: Final = 1_000_000
 _MAX_SUGGESTIONS = 25  # "did you mean" look-ups per call (each costs ~1 ms)
 _MIN_SUGGEST_CHARS = 4  # shorter unknown names get no suggestion (it would be noise)
 _NAME_POINTS: Final[dict[NameKind, int]] = {
-    "label": 4, "label_fr": 3, "synonym": 2, "synonym_fr": 1
+    "label": 4,
+    "label_fr": 3,
+    "synonym": 2,
+    "synonym_fr": 1,
 }
 
 _ID = r"(?:https?://purl\.obolibrary\.org/obo/)?hp[:_](\d{7})"

@@ -1,7 +1,8 @@
 """Ranking rare diseases and genes from a patient's phenotype (see docs/ranking.md).
 
 `PhenotypeModel` (built once per KB by `phenotype_model`) scores every disease group at once;
-`raredx.diagnose.diagnose` is the front door that turns its scores into a `Diagnosis`.
+`raredx.diagnose` (in `raredx.diagnosis`) is the front door that turns its scores into a
+`Diagnosis`.
 """
 
 from raredx.rank.baseline import resnik_scores

@@ -86,8 +86,12 @@ class _Candidate:
         n = blocking[0]
         q = patient_term
         return Evidence(
-            kb.term_ids[q], kb.term_labels[q], MatchKind.NEGATED, _r(llr / _LOG10),
-            kb.term_ids[n], kb.term_labels[n],
+            kb.term_ids[q],
+            kb.term_labels[q],
+            MatchKind.NEGATED,
+            _r(llr / _LOG10),
+            kb.term_ids[n],
+            kb.term_labels[n],
         )
 
     def best_below(self, info: _TermInfo) -> int | None:

@@ -1,6 +1,6 @@
 """The front door: a patient's phenotype in, a ranked and explained differential out.
 
->>> from raredx.diagnose import diagnose
+>>> from raredx.diagnosis import diagnose
 >>> result = diagnose("HP:0001744; HP:0002716; HP:0001873", age="6y")  # doctest: +SKIP
 >>> result.diseases[0].genes  # doctest: +SKIP
 ('FAS',)
@@ -18,7 +18,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from raredx.case import Case, Sex, parse_iso_duration
+from raredx.case import (
+    Case,
+    PhenotypeObservation,
+    RecordedDiagnosis,
+    Sex,
+    parse_iso_duration,
+)
 from raredx.errors import InputError
 from raredx.kb import KnowledgeBase, load_kb
 from raredx.phenotype import ResolvedTerm, parse_observed_and_excluded
@@ -42,10 +48,30 @@ DEFAULT_PARAMETERS = RankParameters()
 
 _AGE_PART = re.compile(r"(\d+(?:[.,]\d+)?)\s*([a-z]*)")
 _AGE_UNITS: dict[str, float] = {
-    "": 1.0, "y": 1.0, "yr": 1.0, "yrs": 1.0, "year": 1.0, "years": 1.0, "a": 1.0, "an": 1.0,
-    "ans": 1.0, "m": 12.0, "mo": 12.0, "mos": 12.0, "month": 12.0, "months": 12.0,
-    "mois": 12.0, "w": 365.25 / 7, "wk": 365.25 / 7, "wks": 365.25 / 7, "week": 365.25 / 7,
-    "weeks": 365.25 / 7, "d": 365.25, "day": 365.25, "days": 365.25, "j": 365.25,
+    "": 1.0,
+    "y": 1.0,
+    "yr": 1.0,
+    "yrs": 1.0,
+    "year": 1.0,
+    "years": 1.0,
+    "a": 1.0,
+    "an": 1.0,
+    "ans": 1.0,
+    "m": 12.0,
+    "mo": 12.0,
+    "mos": 12.0,
+    "month": 12.0,
+    "months": 12.0,
+    "mois": 12.0,
+    "w": 365.25 / 7,
+    "wk": 365.25 / 7,
+    "wks": 365.25 / 7,
+    "week": 365.25 / 7,
+    "weeks": 365.25 / 7,
+    "d": 365.25,
+    "day": 365.25,
+    "days": 365.25,
+    "j": 365.25,
     "jours": 365.25,
 }
 _MAX_AGE = 150.0
@@ -96,7 +122,7 @@ def parse_age(value: float | int | str | None, *, what: str = "age") -> float | 
 
 
 def parse_sex(value: str | Sex | None) -> QuerySex | None:
-    """"male"/"female" from M, F, male, female (any case) or a case `Sex`; None if unknown."""
+    """ "male"/"female" from M, F, male, female (any case) or a case `Sex`; None if unknown."""
     if value is None:
         return None
     if isinstance(value, Sex):
@@ -126,21 +152,25 @@ def _parse_onset(value: float | int | str | None) -> tuple[float | None, str | N
 
 
 def _case_onset(case: Case) -> tuple[float | None, str | None]:
-    """The earliest onset recorded on the case's observed features."""
+    """The earliest onset recorded on the case's observed features or its recorded disease
+    (a phenopacket's disease onset: when the illness began, known before any diagnosis)."""
     best_years: float | None = None
     best_bin: int | None = None
     best_term: str | None = None
-    for f in case.features:
-        if f.excluded:
-            continue
+    recorded: list[PhenotypeObservation | RecordedDiagnosis] = [
+        f for f in case.features if not f.excluded
+    ]
+    for f in (*recorded, *case.diagnoses):
         if f.onset_years is not None:
             years = f.onset_years
             bin_ = next(
                 (i for i in range(len(ONSET_EDGES_YEARS) - 1) if years < ONSET_EDGES_YEARS[i + 1]),
                 len(ONSET_EDGES_YEARS) - 2,
             )
-            if best_bin is None or bin_ < best_bin or (
-                bin_ == best_bin and best_years is not None and years < best_years
+            if (
+                best_bin is None
+                or bin_ < best_bin
+                or (bin_ == best_bin and best_years is not None and years < best_years)
             ):
                 best_years, best_bin, best_term = years, bin_, None
         elif f.onset_term is not None and f.onset_term in ONSET_CLASSES:
@@ -233,7 +263,11 @@ def prepare_patient(
         onset_term=onset_term,
     )
     return PreparedPatient(
-        case_id, query, parsed.observed, parsed.excluded, tuple(ignored),
+        case_id,
+        query,
+        parsed.observed,
+        parsed.excluded,
+        tuple(ignored),
         tuple(skipped) + parsed.warnings,
     )
 
@@ -302,7 +336,13 @@ def diagnose(
         kb = load_kb()
     params = parameters or DEFAULT_PARAMETERS
     patient = prepare_patient(
-        case, kb=kb, excluded=excluded, age=age, sex=sex, onset=onset, case_id=case_id,
+        case,
+        kb=kb,
+        excluded=excluded,
+        age=age,
+        sex=sex,
+        onset=onset,
+        case_id=case_id,
         lenient=lenient,
     )
     model = phenotype_model(kb)
