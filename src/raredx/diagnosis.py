@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from raredx.case import (
@@ -26,18 +27,26 @@ from raredx.case import (
     parse_iso_duration,
 )
 from raredx.errors import InputError
+from raredx.genome import GenomeEvidence
 from raredx.kb import KnowledgeBase, load_kb
 from raredx.phenotype import ResolvedTerm, parse_observed_and_excluded
 from raredx.rank.explain import candidate_genes, explain_candidates, suggest_findings
-from raredx.rank.model import PatientQuery, phenotype_model
+from raredx.rank.genotype import (
+    GenotypeLikelihood,
+    GenotypeParameters,
+    genotype_likelihood,
+    group_modes,
+)
+from raredx.rank.model import PatientQuery, PhenotypeModel, phenotype_model
 from raredx.rank.model import Sex as QuerySex
 from raredx.rank.parameters import ONSET_CLASSES, ONSET_EDGES_YEARS, RankParameters
-from raredx.rank.result import Diagnosis
+from raredx.rank.result import Diagnosis, GenomeSummary, GenotypeSupport
 
 __all__ = [
     "DEFAULT_PARAMETERS",
     "PreparedPatient",
     "diagnose",
+    "genome_summary",
     "parse_age",
     "parse_sex",
     "prepare_patient",
@@ -313,6 +322,8 @@ def diagnose(
     explain: bool = True,
     case_id: str | None = None,
     lenient: bool = False,
+    genome: GenomeEvidence | None = None,
+    genotype_parameters: GenotypeParameters | None = None,
 ) -> Diagnosis:
     """Rank every disease (and gene) of the knowledge base for one patient.
 
@@ -325,6 +336,10 @@ def diagnose(
     to suggest; `explain=False` skips the per-finding evidence (faster for batches).
     `lenient=True` (for a `Case`) skips term ids the KB does not know (e.g. from a newer HPO)
     and excluded terms that an observed term implies, with a warning, instead of failing.
+    `genome`: the patient's VCF evidence (`raredx.genome.collect_evidence` or
+    `evidence_from_case`): every gene-disease pair then also carries the genotype's likelihood
+    ratio (`raredx.rank.genotype`). Its ratios are computed once per evidence object, so
+    re-ranking after a phenotype change costs milliseconds.
 
     Raises InputError (listing every problem) for unknown or malformed terms, contradictory
     observed and excluded terms, no observed phenotypic abnormality, or a bad age/sex/onset.
@@ -347,6 +362,15 @@ def diagnose(
     )
     model = phenotype_model(kb)
     scores = model.score(patient.query, params)
+    genotype: GenotypeLikelihood | None = None
+    if genome is not None:
+        if genome.kb is not kb and genome.kb.version != kb.version:
+            raise InputError(
+                "the genome evidence was read with another knowledge base",
+                [f"evidence: {genome.kb.version}; diagnosis: {kb.version}"],
+            )
+        genotype = _genotype(model, genome, genotype_parameters)
+        scores = model.with_genotype(scores, genotype.pair_llr, params)
     kept = set(scores.observed) | set(scores.excluded)
     implied = tuple(
         f"{t.id} {t.label}: implied by another recorded term"
@@ -356,7 +380,12 @@ def diagnose(
     return Diagnosis(
         case_id=patient.case_id,
         diseases=explain_candidates(model, scores, params, top, with_evidence=explain),
-        genes=candidate_genes(model, scores, top_genes),
+        genes=candidate_genes(
+            model,
+            scores,
+            top_genes,
+            None if genome is None or genotype is None else _support(model, genome, genotype),
+        ),
         next_findings=suggest_findings(model, scores, params, next_findings),
         observed=_terms(patient.observed),
         excluded=_terms(patient.excluded),
@@ -366,4 +395,76 @@ def diagnose(
         hpo_release=kb.hpo_release,
         parameters=params,
         kb_estimates=model.estimates,
+        genome=None if genome is None else genome_summary(genome),
+    )
+
+
+_GENOTYPE_CACHE: weakref.WeakKeyDictionary[GenomeEvidence, dict[object, GenotypeLikelihood]]
+_GENOTYPE_CACHE = weakref.WeakKeyDictionary()
+
+
+def _genotype(
+    model: PhenotypeModel, genome: GenomeEvidence, parameters: GenotypeParameters | None
+) -> GenotypeLikelihood:
+    """The VCF's genotype ratios, computed once per evidence object and parameters."""
+    params = parameters or GenotypeParameters()
+    per_evidence = _GENOTYPE_CACHE.setdefault(genome, {})
+    key = (id(model), params)
+    found = per_evidence.get(key)
+    if found is None:
+        found = per_evidence[key] = genotype_likelihood(model, genome, params)
+    return found
+
+
+def _support(
+    model: PhenotypeModel, genome: GenomeEvidence, genotype: GenotypeLikelihood
+) -> Callable[[int, int], GenotypeSupport | None]:
+    def support(gene: int, group: int) -> GenotypeSupport | None:
+        modes = group_modes(model)[group]
+        best = genotype.best_mode(gene, modes)
+        if best is None:
+            return GenotypeSupport(
+                "", "", (), "no qualifying variant", 1.0, _log10(genotype.no_fit_llr)
+            )
+        fit = next((f for f in genome.mode_fits(gene) if f.mode is best.mode), None)
+        if best.variant_class is None:
+            return GenotypeSupport(
+                best.mode.value,
+                "",
+                (),
+                fit.reason if fit is not None else "no fitting genotype",
+                1.0,
+                _log10(best.llr),
+            )
+        label = fit.genotype if fit is not None else ""
+        if fit is not None and fit.variants != best.variants and len(best.variants) == 1:
+            label = label.replace("compound heterozygous", "heterozygous")
+        return GenotypeSupport(
+            mode=best.mode.value,
+            genotype=label,
+            variants=best.variants,
+            variant_class=best.variant_class.label,
+            background=round(best.background, 4),
+            log10_lr=_log10(best.llr),
+        )
+
+    return support
+
+
+def _log10(llr: float) -> float:
+    return round(llr / math.log(10.0), 3)
+
+
+def genome_summary(genome: GenomeEvidence) -> GenomeSummary:
+    """Provenance of the VCF evidence, for the result."""
+    proband = genome.pedigree.proband
+    member = genome.pedigree.member(proband)
+    return GenomeSummary(
+        vcf=str(genome.header.path),
+        assembly=str(genome.assembly),
+        proband=proband,
+        sample=(member.sample or proband) if member is not None else proband,
+        annotations="; ".join(f"{k}: {v}" for k, v in genome.sources.describe())
+        or "none (consequence unknown; genes by position)",
+        counts=tuple(sorted(genome.counts.items())),
     )

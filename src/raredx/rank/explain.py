@@ -7,7 +7,7 @@ that scores every disease.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from raredx.rank.result import (
     CandidateDisease,
     CandidateGene,
     Evidence,
+    GenotypeSupport,
     MatchKind,
     SuggestedFinding,
 )
@@ -193,11 +194,12 @@ def explain_candidates(
     n = min(top, model.n_groups)
     if n <= 0:
         return ()
-    order = np.argpartition(-scores.total, n - 1)[:n] if n < model.n_groups else np.arange(n)
-    order = order[np.lexsort((order, -scores.total[order]))]
+    key = scores.rank_key(params.temperature)
+    order = np.argpartition(-key, n - 1)[:n] if n < model.n_groups else np.arange(n)
+    order = order[np.lexsort((order, -key[order]))]
     evidence = _evidence(model, scores, params, order) if with_evidence else [()] * len(order)
     out = []
-    total, posterior = scores.total, scores.posterior
+    total, posterior, genotype = scores.total, scores.posterior, scores.genotype_llr
     for rank, g in enumerate(order.tolist(), start=1):
         disease_id, ids, name, genes = model.group_identity(g)
         out.append(
@@ -213,17 +215,24 @@ def explain_candidates(
                 absent_log10_lr=round(float(scores.absent_llr[g]) / _LOG10, 3),
                 onset_log10_lr=round(float(scores.onset_llr[g]) / _LOG10, 3),
                 sex_log10_lr=round(float(scores.sex_llr[g]) / _LOG10, 3),
+                genotype_log10_lr=(
+                    None if genotype is None else round(float(genotype[g]) / _LOG10, 3)
+                ),
             )
         )
     return tuple(out)
 
 
 def candidate_genes(
-    model: PhenotypeModel, scores: CaseScores, top: int
+    model: PhenotypeModel,
+    scores: CaseScores,
+    top: int,
+    genotype: Callable[[int, int], GenotypeSupport | None] | None = None,
 ) -> tuple[CandidateGene, ...]:
-    """The `top` genes by the posterior mass of the diseases they are linked to."""
+    """The `top` genes by the posterior mass of the diseases they are linked to;
+    `genotype(gene, best group)` describes each gene's VCF evidence when there is a VCF."""
     kb = model.kb
-    gene_score = model.gene_scores(scores.posterior)
+    gene_score = model.gene_scores(scores.posterior, scores.pair_llr, scores.genotype_llr)
     nonzero = np.flatnonzero(gene_score > 0)
     n = min(top, len(nonzero))
     if n <= 0:
@@ -251,6 +260,7 @@ def candidate_genes(
                 hgnc_id=kb.gene_hgnc_ids[gene],
                 score=float(gene_score[gene]),
                 diseases=tuple(primary[g] for g in mine.tolist()),
+                genotype=genotype(gene, int(mine[0])) if genotype and len(mine) else None,
             )
         )
     return tuple(out)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
 
@@ -135,8 +135,10 @@ class CaseScores:
     """Scores of one patient against every disease group (natural-log likelihood ratios).
 
     `observed`/`excluded`: the terms actually scored (redundant ones removed), their per-term
-    evidence in `observed_llr`/`excluded_llr`. `total` sums every component; `posterior` is
-    softmax(total / temperature) over groups.
+    evidence in `observed_llr`/`excluded_llr`. `total` sums every phenotype component;
+    `posterior` is softmax(total / temperature + genotype) over groups, where the genotype
+    part (natural log, per group: `genotype_llr`; per gene-group pair: `pair_llr`) is zero
+    without a VCF (see `PhenotypeModel.with_genotype`).
     """
 
     observed: tuple[int, ...]
@@ -148,6 +150,14 @@ class CaseScores:
     sex_llr: np.ndarray
     total: np.ndarray
     posterior: np.ndarray
+    genotype_llr: np.ndarray | None = None
+    pair_llr: np.ndarray | None = None
+
+    def rank_key(self, temperature: float) -> np.ndarray:
+        """What groups are ranked by: tempered phenotype log-LR plus the genotype log-LR
+        (monotone in `posterior`, without its underflow to 0 far down the list)."""
+        key: np.ndarray = self.total / temperature
+        return key if self.genotype_llr is None else key + self.genotype_llr
 
 
 def _beta_binomial_prior(num: np.ndarray, den: np.ndarray) -> tuple[float, float]:
@@ -681,11 +691,38 @@ class PhenotypeModel:
         ]
         return groups
 
-    def gene_scores(self, posterior: np.ndarray) -> np.ndarray:
-        """Posterior mass of the diseases each gene is linked to (over all KB genes)."""
-        return np.bincount(
-            self.gene_of_pair, weights=posterior[self.group_of_pair], minlength=self.kb.n_genes
-        )
+    def gene_scores(
+        self,
+        posterior: np.ndarray,
+        pair_llr: np.ndarray | None = None,
+        genotype_llr: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Posterior mass of the diseases each gene is linked to (over all KB genes); with a
+        VCF (`CaseScores.pair_llr`, `.genotype_llr`) each disease's mass goes to its genes in
+        proportion to their genotype ratios (the average ratio weighs 1)."""
+        weight = posterior[self.group_of_pair]
+        if pair_llr is not None and genotype_llr is not None:
+            weight = weight * np.exp(pair_llr - genotype_llr[self.group_of_pair])
+        return np.bincount(self.gene_of_pair, weights=weight, minlength=self.kb.n_genes)
+
+    def with_genotype(
+        self, scores: CaseScores, pair_llr: np.ndarray, params: RankParameters
+    ) -> CaseScores:
+        """`scores` with a VCF's genotype log-LR per gene-group pair (aligned with
+        `gene_of_pair`): each group gets the mean ratio of its genes (1 for a group with no
+        known gene), and the posterior is recomputed."""
+        n = self.n_groups
+        top = np.full(n, -np.inf)
+        np.maximum.at(top, self.group_of_pair, pair_llr)
+        has = np.isfinite(top)
+        shifted = np.exp(pair_llr - top[self.group_of_pair])
+        sums = np.bincount(self.group_of_pair, weights=shifted, minlength=n)
+        counts = np.bincount(self.group_of_pair, minlength=n)
+        group_llr = np.zeros(n)
+        group_llr[has] = top[has] + np.log(sums[has] / counts[has])
+        z = scores.total / params.temperature + group_llr
+        z = np.exp(z - z.max())
+        return replace(scores, genotype_llr=group_llr, pair_llr=pair_llr, posterior=z / z.sum())
 
 
 def _max_per_key(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

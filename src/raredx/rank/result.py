@@ -18,6 +18,8 @@ __all__ = [
     "CandidateGene",
     "Diagnosis",
     "Evidence",
+    "GenomeSummary",
+    "GenotypeSupport",
     "MatchKind",
     "SuggestedFinding",
 ]
@@ -87,11 +89,63 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class GenotypeSupport:
+    """What the VCF says about one gene: the mode of inheritance its genotype fits best.
+
+    `genotype` names the genotype (``heterozygous``, ``compound heterozygous``...; empty when
+    nothing fits); `variants` are ``chrom-pos-ref-alt`` keys; `variant_class` the kind of allele
+    scored; `background` (0-1) the chance that an uninvolved gene of the same size in this VCF
+    shows such a genotype; `log10_lr` the genotype's likelihood ratio for the gene.
+    """
+
+    mode: str
+    genotype: str
+    variants: tuple[str, ...]
+    variant_class: str
+    background: float
+    log10_lr: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "genotype": self.genotype,
+            "variants": list(self.variants),
+            "variant_class": self.variant_class,
+            "background": self.background,
+            "log10_lr": self.log10_lr,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GenomeSummary:
+    """The VCF behind a diagnosis: file, build, proband sample, and what happened to records."""
+
+    vcf: str
+    assembly: str
+    proband: str
+    sample: str
+    annotations: str
+    counts: tuple[tuple[str, int], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "vcf": self.vcf,
+            "assembly": self.assembly,
+            "proband": self.proband,
+            "sample": self.sample,
+            "annotations": self.annotations,
+            "counts": dict(self.counts),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class CandidateDisease:
     """A ranked disease: its ids (primary first, then equivalents), posterior and evidence.
 
-    `log10_lr` is the summed evidence against an average disease; `onset_log10_lr`,
+    `log10_lr` is the summed phenotype evidence against an average disease; `onset_log10_lr`,
     `sex_log10_lr` and `absent_log10_lr` are its parts beyond the per-finding evidence.
+    `genotype_log10_lr` is the VCF's evidence (averaged over the disease's genes), None
+    without a VCF.
     """
 
     rank: int
@@ -105,6 +159,7 @@ class CandidateDisease:
     absent_log10_lr: float
     onset_log10_lr: float
     sex_log10_lr: float
+    genotype_log10_lr: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,19 +173,22 @@ class CandidateDisease:
             "absent_log10_lr": self.absent_log10_lr,
             "onset_log10_lr": self.onset_log10_lr,
             "sex_log10_lr": self.sex_log10_lr,
+            "genotype_log10_lr": self.genotype_log10_lr,
             "evidence": [e.to_dict() for e in self.evidence],
         }
 
 
 @dataclass(frozen=True, slots=True)
 class CandidateGene:
-    """A ranked gene: the posterior mass of the diseases it causes, and the best of them."""
+    """A ranked gene: the posterior mass of the diseases it causes, and the best of them;
+    with a VCF, `genotype` says what the gene's variants contribute (None: no VCF)."""
 
     rank: int
     symbol: str
     hgnc_id: str
     score: float
     diseases: tuple[str, ...]
+    genotype: GenotypeSupport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +197,7 @@ class CandidateGene:
             "hgnc_id": self.hgnc_id,
             "score": self.score,
             "diseases": list(self.diseases),
+            "genotype": self.genotype.to_dict() if self.genotype else None,
         }
 
 
@@ -191,6 +250,7 @@ class Diagnosis:
     parameters: RankParameters
     kb_estimates: KbEstimates
     notice: str = NOTICE
+    genome: GenomeSummary | None = None
 
     @property
     def top(self) -> CandidateDisease | None:
@@ -212,4 +272,5 @@ class Diagnosis:
             "next_findings": [f.to_dict() for f in self.next_findings],
             "parameters": self.parameters.to_dict(),
             "kb_estimates": self.kb_estimates.to_dict(),
+            "genome": self.genome.to_dict() if self.genome else None,
         }
