@@ -47,6 +47,7 @@ __all__ = [
     "PreparedPatient",
     "diagnose",
     "genome_summary",
+    "genotype_evidence",
     "parse_age",
     "parse_sex",
     "prepare_patient",
@@ -350,6 +351,11 @@ def diagnose(
     if kb is None:
         kb = load_kb()
     params = parameters or DEFAULT_PARAMETERS
+    if genome is not None and genome.kb is not kb and genome.kb.version != kb.version:
+        raise InputError(
+            "the genome evidence was read with another knowledge base",
+            [f"evidence: {genome.kb.version}; diagnosis: {kb.version}"],
+        )
     patient = prepare_patient(
         case,
         kb=kb,
@@ -364,11 +370,6 @@ def diagnose(
     scores = model.score(patient.query, params)
     genotype: GenotypeLikelihood | None = None
     if genome is not None:
-        if genome.kb is not kb and genome.kb.version != kb.version:
-            raise InputError(
-                "the genome evidence was read with another knowledge base",
-                [f"evidence: {genome.kb.version}; diagnosis: {kb.version}"],
-            )
         genotype = _genotype(model, genome, genotype_parameters)
         scores = model.with_genotype(scores, genotype.pair_llr, params)
     kept = set(scores.observed) | set(scores.excluded)
@@ -414,6 +415,13 @@ def _genotype(
     if found is None:
         found = per_evidence[key] = genotype_likelihood(model, genome, params)
     return found
+
+
+def genotype_evidence(
+    genome: GenomeEvidence, kb: KnowledgeBase, parameters: GenotypeParameters | None = None
+) -> GenotypeLikelihood:
+    """The genotype likelihood ratios `diagnose` uses for `genome` (cached per evidence)."""
+    return _genotype(phenotype_model(kb), genome, parameters)
 
 
 def _support(

@@ -7,6 +7,7 @@ import typer
 from raredx import __version__
 from raredx.cli import case, genome, hpo, kb, phenotype
 from raredx.cli.diagnose import diagnose
+from raredx.cli.explain import explain
 
 __all__ = ["app"]
 
@@ -36,6 +37,7 @@ def _root(
 
 
 app.command("diagnose")(diagnose)
+app.command("explain")(explain)
 app.add_typer(kb.app, name="kb")
 app.add_typer(hpo.app, name="hpo")
 app.add_typer(phenotype.app, name="phenotype")

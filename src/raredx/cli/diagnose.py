@@ -12,6 +12,8 @@ import csv
 import io
 import re
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +29,17 @@ from raredx.case.phenopacket import CASE_FILE_SUFFIXES
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, out_console, print_json
 from raredx.diagnosis import diagnose as run_diagnosis
 from raredx.errors import InputError, RaredxError
+from raredx.genome import (
+    GenomeEvidence,
+    case_vcf,
+    collect_evidence,
+    evidence_from_case,
+    read_ped,
+)
 from raredx.kb import KnowledgeBase, load_kb
-from raredx.rank.result import Diagnosis, MatchKind
+from raredx.rank.result import Diagnosis, GenotypeSupport, MatchKind
 
-__all__ = ["PHEVAL_ROWS", "diagnose", "write_pheval"]
+__all__ = ["PHEVAL_ROWS", "GenomeInput", "diagnose", "write_pheval"]
 
 PHEVAL_ROWS = 100
 """Diseases and genes written to each PhEval result file (best first)."""
@@ -91,10 +100,11 @@ def _tsv(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
     return buffer.getvalue()
 
 
-def write_pheval(result: Diagnosis, directory: Path, stem: str) -> tuple[Path, Path]:
-    """Write `<stem>-pheval_disease_result.tsv` and `<stem>-pheval_gene_result.tsv` atomically.
+def write_pheval(result: Diagnosis, directory: Path, stem: str) -> tuple[Path, ...]:
+    """Write `<stem>-pheval_disease_result.tsv` and `<stem>-pheval_gene_result.tsv` atomically,
+    and with a VCF `<stem>-pheval_variant_result.tsv` (rank, score, chrom, start, end, ref, alt).
 
-    Scores are posterior probabilities; ranks follow them (best first).
+    Scores are posterior probabilities (a variant gets its gene's); ranks follow them.
     """
     directory.mkdir(parents=True, exist_ok=True)
     diseases = [(d.rank, f"{d.posterior:.6g}", d.name, d.disease_id) for d in result.diseases]
@@ -104,7 +114,29 @@ def write_pheval(result: Diagnosis, directory: Path, stem: str) -> tuple[Path, P
     disease_header = ("rank", "score", "disease_name", "disease_identifier")
     _atomic_write(disease_path, _tsv(disease_header, diseases))
     _atomic_write(gene_path, _tsv(("rank", "score", "gene_symbol", "gene_identifier"), genes))
-    return disease_path, gene_path
+    if result.genome is None:
+        return disease_path, gene_path
+    variant_path = directory / f"{stem}-pheval_variant_result.tsv"
+    header = ("rank", "score", "chrom", "start", "end", "ref", "alt")
+    _atomic_write(variant_path, _tsv(header, _variant_rows(result)))
+    return disease_path, gene_path, variant_path
+
+
+def _variant_rows(result: Diagnosis) -> list[tuple[Any, ...]]:
+    """Variants behind the ranked genes' genotypes, each once, best gene first."""
+    rows: list[tuple[Any, ...]] = []
+    seen: set[str] = set()
+    for g in result.genes:
+        for key in g.genotype.variants if g.genotype else ():
+            if key in seen:
+                continue
+            seen.add(key)
+            chrom, pos, ref, alt = key.split("-", 3)
+            start = int(pos)
+            rows.append(
+                (len(rows) + 1, f"{g.score:.6g}", chrom, start, start + len(ref) - 1, ref, alt)
+            )
+    return rows
 
 
 # ------------------------------------------------------------------------------------ output
@@ -126,27 +158,42 @@ def _print_table(result: Diagnosis, source: str | None, top: int) -> None:
     )
     for line in (*result.warnings, *result.ignored):
         err_console.print(Text.assemble(("note: ", "yellow"), line), highlight=False)
+    if result.genome is not None:
+        gs = result.genome
+        out_console.print(
+            f"VCF {escape(gs.vcf)} ({gs.assembly}, proband {escape(gs.proband)}); "
+            f"annotations: {escape(gs.annotations)}"
+        )
+    with_vcf = result.genome is not None
     table = Table(title="Diseases", show_lines=False)
-    for col in ("#", "disease", "name", "posterior", "log10 LR", "genes", "key findings"):
+    columns = ["#", "disease", "name", "posterior", "log10 LR phenotype"]
+    columns += ["log10 LR genotype"] if with_vcf else []
+    for col in (*columns, "genes", "key findings"):
         table.add_column(col, overflow="fold")
     for i, d in enumerate(result.diseases[:top]):
+        genotype = [f"{d.genotype_log10_lr:+.1f}" if d.genotype_log10_lr is not None else ""]
         table.add_row(
             str(d.rank),
             escape(d.disease_id),
             escape(d.name),
             f"{d.posterior:.1%}",
             f"{d.log10_lr:+.1f}",
+            *(genotype if with_vcf else []),
             escape(", ".join(d.genes[:4]) + (" ..." if len(d.genes) > 4 else "")),
             escape(_evidence_text(result, i)),
         )
     out_console.print(table)
     if result.genes:
         genes = Table(title="Genes", show_lines=False)
-        for col in ("#", "gene", "score", "diseases"):
-            genes.add_column(col)
+        for col in ("#", "gene", "score", "diseases", *(["genotype"] if with_vcf else [])):
+            genes.add_column(col, overflow="fold")
         for g in result.genes[:top]:
             genes.add_row(
-                str(g.rank), escape(g.symbol), f"{g.score:.1%}", escape(", ".join(g.diseases))
+                str(g.rank),
+                escape(g.symbol),
+                f"{g.score:.1%}",
+                escape(", ".join(g.diseases)),
+                *([escape(_genotype_text(g.genotype))] if with_vcf else []),
             )
         out_console.print(genes)
     if result.next_findings:
@@ -167,6 +214,57 @@ def _print_table(result: Diagnosis, source: str | None, top: int) -> None:
         "? unrelated, - excluded, NOT disease annotated not to show it.",
         style="dim",
     )
+
+
+def _genotype_text(support: GenotypeSupport | None) -> str:
+    if support is None:
+        return ""
+    if not support.variants:
+        return f"{support.variant_class} ({support.log10_lr:+.1f})"
+    return (
+        f"{support.mode} {support.genotype}: {', '.join(support.variants)} "
+        f"[{support.variant_class}; background {support.background:.1%}] ({support.log10_lr:+.1f})"
+    )
+
+
+def _print_variants(result: Diagnosis, evidence: GenomeEvidence, top: int) -> None:
+    """The variants behind the top genes' genotypes, with what the VCF says of each."""
+    table = Table(title="Variants behind the top genes", show_lines=False)
+    for col in (
+        "gene",
+        "variant",
+        "zygosity",
+        "consequence",
+        "HGVS",
+        "frequency",
+        "ClinVar",
+        "quality",
+    ):
+        table.add_column(col, overflow="fold")
+    for g in result.genes[:top]:
+        wanted = set(g.genotype.variants) if g.genotype else set()
+        if not wanted:
+            continue
+        for v in evidence.variants(g.symbol, set_aside=False):
+            if v.key not in wanted:
+                continue
+            call = v.proband
+            table.add_row(
+                escape(g.symbol),
+                escape(v.key),
+                escape(f"{call.zygosity} ({call.genotype})"),
+                escape(v.consequence_label),
+                escape(" ".join(x for x in (v.hgvs_c, v.hgvs_p) if x)),
+                "not listed" if v.frequency is None else f"{v.frequency:.3%}",
+                escape(str(v.clinvar or "")),
+                escape(f"GQ {_or_unknown(call.gq)}, DP {_or_unknown(call.dp)}"),
+            )
+    if table.row_count:
+        out_console.print(table)
+
+
+def _or_unknown(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
 
 
 def _tsv_rows(result: Diagnosis, top: int) -> list[tuple[Any, ...]]:
@@ -253,6 +351,31 @@ def diagnose(
         help="For phenopackets: skip term ids this KB does not know (e.g. from a newer HPO) and "
         "excluded terms an observed term implies, with a warning, instead of failing the case.",
     ),
+    vcf: Path | None = typer.Option(
+        None,
+        "--vcf",
+        help="The patient's VCF/BCF (plain or bgzipped): rank gene-disease pairs with the "
+        "genotype too. Phenopackets whose files name a VCF use it without this option.",
+        dir_okay=False,
+    ),
+    ped: Path | None = typer.Option(
+        None,
+        "--ped",
+        help="PED file naming proband, parents, relatives (with --vcf).",
+        dir_okay=False,
+    ),
+    assembly: str | None = typer.Option(
+        None, "--assembly", help="GRCh37 or GRCh38 (default: read from the VCF header)."
+    ),
+    clinvar: Path | None = typer.Option(
+        None, "--clinvar", help="A ClinVar store compiled by `raredx genome compile-clinvar`."
+    ),
+    frequency: Path | None = typer.Option(
+        None, "--frequency", help="A frequency store compiled by `raredx genome compile-frequency`."
+    ),
+    no_vcf: bool = typer.Option(
+        False, "--no-vcf", help="Phenotype only, even when a phenopacket names a VCF."
+    ),
 ) -> None:
     """Rank rare diseases and genes from a patient's phenotype (decision support).
 
@@ -268,13 +391,74 @@ def diagnose(
             )
         if cases and not_hpo is not None:
             raise InputError("--not-hpo goes with --hpo; phenopackets carry their excluded terms")
+        if no_vcf and (vcf or ped):
+            raise InputError("--no-vcf contradicts --vcf/--ped")
+        if ped is not None and vcf is None:
+            raise InputError("--ped goes with --vcf")
+        if vcf is not None and cases and (len(cases) > 1 or cases[0].is_dir()):
+            raise InputError("--vcf belongs to one patient: give one phenopacket with it")
         kb = load_kb(kb_version)
+        genome = GenomeInput(vcf, ped, assembly, clinvar, frequency, not no_vcf)
         if hpo is not None:
-            _single(kb, hpo, not_hpo or "", age, sex, onset, top, fmt, out)
+            _single(kb, hpo, not_hpo or "", age, sex, onset, top, fmt, out, genome)
             return
-        failed = _batch(kb, cases or [], age, sex, onset, top, fmt, out, lenient)
+        failed = _batch(kb, cases or [], age, sex, onset, top, fmt, out, lenient, genome)
     if failed:
         raise typer.Exit(code=2)
+
+
+@dataclass(frozen=True, slots=True)
+class GenomeInput:
+    """The genome options of one `diagnose` call."""
+
+    vcf: Path | None
+    ped: Path | None
+    assembly: str | None
+    clinvar: Path | None
+    frequency: Path | None
+    enabled: bool
+
+    def _options(self) -> dict[str, Any]:
+        return {"assembly": self.assembly, "clinvar": self.clinvar, "frequency": self.frequency}
+
+    def for_terms(self, kb: KnowledgeBase) -> GenomeEvidence | None:
+        vcf = self.vcf
+        if vcf is None:
+            return None
+        pedigree = read_ped(self.ped) if self.ped is not None else None
+        return _read(vcf, lambda: collect_evidence(vcf, pedigree, kb, **self._options()))
+
+    def for_case(self, kb: KnowledgeBase, case: Case, source: str) -> GenomeEvidence | None:
+        """The case's VCF evidence: --vcf (with --ped, else the case's pedigree), else the VCF
+        its files name (relative to the phenopacket's folder); None without either."""
+        if not self.enabled or (self.vcf is None and not _names_vcf(case)):
+            return None
+        if self.ped is not None and self.vcf is not None:
+            pedigree, mapping = read_ped(self.ped), None
+            vcf = self.vcf
+            return _read(
+                vcf,
+                lambda: collect_evidence(vcf, pedigree, kb, sample_map=mapping, **self._options()),
+            )
+        base = Path(source.rsplit(":", 1)[0] if ":" in Path(source).name else source).parent
+        where = self.vcf or case_vcf(case, base)[0]
+        options = {k: v for k, v in self._options().items() if v is not None}
+        return _read(
+            where, lambda: evidence_from_case(case, kb, base=base, vcf=self.vcf, **options)
+        )
+
+
+def _names_vcf(case: Case) -> bool:
+    try:
+        case_vcf(case)
+    except InputError:
+        return False
+    return True
+
+
+def _read(vcf: Path, reader: Callable[[], GenomeEvidence]) -> GenomeEvidence:
+    with err_console.status(f"reading {vcf}", spinner="dots"):
+        return reader()
 
 
 def _emit(result: Diagnosis, top: int, fmt: OutputFormat) -> None:
@@ -296,7 +480,9 @@ def _single(
     top: int,
     fmt: OutputFormat,
     out: Path | None,
+    genome: GenomeInput,
 ) -> None:
+    evidence = genome.for_terms(kb)
     result = run_diagnosis(
         hpo,
         excluded=not_hpo,
@@ -307,10 +493,13 @@ def _single(
         top=max(top, PHEVAL_ROWS) if out else top,
         top_genes=max(top, PHEVAL_ROWS) if out else top,
         case_id="query",
+        genome=evidence,
     )
     if out is not None:
         write_pheval(result, out, "query")
     _emit(result, top, fmt)
+    if fmt is OutputFormat.table and evidence is not None:
+        _print_variants(result, evidence, top)
 
 
 def _batch(
@@ -323,6 +512,7 @@ def _batch(
     fmt: OutputFormat,
     out: Path | None,
     lenient: bool,
+    genome: GenomeInput,
 ) -> int:
     failed = 0
     summaries: list[dict[str, Any]] = []
@@ -341,6 +531,7 @@ def _batch(
                 _report(item.source, item.error or InputError("unreadable case"))
                 continue
             try:
+                evidence = genome.for_case(kb, item.case, item.source)
                 result = run_diagnosis(
                     item.case,
                     age=age,
@@ -352,6 +543,7 @@ def _batch(
                     next_findings=0 if out else 5,
                     explain=not out and fmt is not OutputFormat.tsv,
                     lenient=lenient,
+                    genome=evidence,
                 )
             except RaredxError as exc:
                 failed += 1
@@ -382,6 +574,8 @@ def _batch(
                 tsv_rows.extend(_tsv_rows(result, top))
             else:
                 _print_table(result, item.source, top)
+                if evidence is not None:
+                    _print_variants(result, evidence, top)
     if out is not None:
         _print_summary(summaries, fmt)
     elif fmt is OutputFormat.json:

@@ -30,7 +30,7 @@ from raredx.genome.pedigree import bind_samples, case_vcf, pedigree_from_case
 from raredx.genome.vcf import VcfHeader, VcfStream, contig_index, normalise_contig
 from raredx.kb import load_kb
 
-__all__ = ["app"]
+__all__ = ["app", "show_genes"]
 
 app = typer.Typer(
     help="Read VCF/BCF files: samples, genome build, annotations, per-gene genotype evidence.",
@@ -208,7 +208,7 @@ def genes(
             if found is None and not evidence.variants(name):
                 err_console.print(f"{name}: the proband carries no variant in this gene")
     if gene:
-        _show_genes(evidence, gene, fmt)
+        show_genes(evidence, gene, fmt)
         return
     _list_genes(evidence, all_genes, limit, fmt)
 
@@ -282,8 +282,12 @@ def _variant_row(v: VariantEvidence) -> dict[str, Any]:
     }
 
 
-def _show_genes(evidence: GenomeEvidence, queries: list[str], fmt: OutputFormat) -> None:
-    payload = []
+def show_genes(
+    evidence: GenomeEvidence, queries: list[str], fmt: OutputFormat, *, emit_json: bool = True
+) -> list[dict[str, Any]]:
+    """Print each gene's fits and variants (table/tsv); for json, print (or with
+    `emit_json=False` only return) one object per gene."""
+    payload: list[dict[str, Any]] = []
     for q in queries:
         g = evidence.gene(q)
         variants = evidence.variants(q)
@@ -322,8 +326,9 @@ def _show_genes(evidence: GenomeEvidence, queries: list[str], fmt: OutputFormat)
             "status",
         ]
         print_rows(rows, cols, fmt, title=f"{q}: variants the proband carries")
-    if fmt is OutputFormat.json:
+    if fmt is OutputFormat.json and emit_json:
         print_json(payload)
+    return payload
 
 
 def _gene_json(g: GeneGenotype, *, with_variants: bool) -> dict[str, Any]:
