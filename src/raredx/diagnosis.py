@@ -36,6 +36,7 @@ from raredx.rank.genotype import (
     GenotypeParameters,
     genotype_likelihood,
     group_modes,
+    variant_keys,
 )
 from raredx.rank.model import PatientQuery, PhenotypeModel, phenotype_model
 from raredx.rank.model import Sex as QuerySex
@@ -444,13 +445,14 @@ def _support(
                 1.0,
                 _log10(best.llr),
             )
+        keys = variant_keys(genome, best)
         label = fit.genotype if fit is not None else ""
-        if fit is not None and fit.variants != best.variants and len(best.variants) == 1:
+        if fit is not None and fit.variants != keys and len(keys) == 1:
             label = label.replace("compound heterozygous", "heterozygous")
         return GenotypeSupport(
             mode=best.mode.value,
             genotype=label,
-            variants=best.variants,
+            variants=keys,
             variant_class=best.variant_class.label,
             background=round(best.background, 4),
             log10_lr=_log10(best.llr),

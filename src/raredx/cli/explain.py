@@ -22,6 +22,7 @@ from raredx.diagnosis import diagnose, genotype_evidence
 from raredx.errors import InputError
 from raredx.genome import GenomeEvidence, gene_modes
 from raredx.kb import KnowledgeBase, load_kb
+from raredx.rank.genotype import variant_keys
 from raredx.rank.result import Diagnosis
 
 __all__ = ["explain"]
@@ -123,7 +124,7 @@ def _report(
                 {
                     "mode": e.mode.value,
                     "genotype class": e.variant_class.label if e.variant_class else "no fit",
-                    "variants": " + ".join(e.variants),
+                    "variants": " + ".join(variant_keys(evidence, e)),
                     "background": f"{e.background:.2%}" if e.variant_class else "",
                     "log10 LR": round(e.llr / 2.302585092994046, 3),
                 }

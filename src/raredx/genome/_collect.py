@@ -10,12 +10,18 @@ gene becomes one row per gene, with the reason it was set aside (0 = it qualifie
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
+import os
+import pickle
+import signal
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+from raredx.genome import _split
 from raredx.genome._cyvcf2 import CyVariant
 from raredx.genome._table import (
     ABSENT_ALLELE,
@@ -57,6 +63,33 @@ _Fmt = tuple[float, int, list[int] | None, int]
 
 _INT_MISSING = -2147483640  # cyvcf2 writes int32 missing/vector-end as values below this
 _NONCODING_EXON = frozenset({"non_coding_transcript_exon_variant", "non_coding_exon_variant"})
+
+
+_Tally = tuple[int, int, int, int, int, int]
+"""(records, non-primary, outside genes, not carried, alleles in genes, common) of a pass."""
+
+
+class _Fallback(Exception):
+    """Reading in parts failed: read the file again in one pass (which names any error)."""
+
+
+class _PartResult(NamedTuple):
+    table: VariantTable
+    vocab: Vocabulary
+    counts: Counter[str]
+    tally: _Tally
+
+
+def _kill(pid: int) -> None:
+    """Stop and reap a child process of ours (a reader or feeder of a part)."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 class _NumericCheck:
@@ -172,7 +205,133 @@ class Collector:
 
     # ------------------------------------------------------------------ the pass
     def run(self, threads: int | None = None) -> VariantTable:
-        header = self.header
+        """Read the VCF: in parts by several processes when it is large (see `_split`), else
+        (or when a part fails: the single pass then names the error's line) in one pass."""
+        workers = _split.worker_count(self.header.path)
+        parts = _split.plan_parts(self.header, workers) if workers > 1 else None
+        if parts is not None:
+            try:
+                return self._run_parts(parts)
+            except _Fallback:
+                pass
+        checker = _NumericCheck(self.header, self._numeric_keys())
+        try:
+            tally = self._pass(self.header, threads)
+        except BaseException:
+            checker.stop.set()
+            raise
+        checker.result()
+        self._finish(tally)
+        return self.rows.freeze()
+
+    def _fresh(self) -> Collector:
+        """A copy with empty rows, vocabulary and counts (for one part of the file)."""
+        other = copy.copy(self)
+        other.rows = RowBuilder(len(self.samples))
+        other.vocab = Vocabulary()
+        other.counts = Counter()
+        return other
+
+    def _finish(self, tally: _Tally) -> None:
+        n, non_primary, outside, not_carried, in_genes, common = tally
+        counts = self.counts
+        counts["records"] = n
+        counts["alleles in genes"] += in_genes
+        counts["set aside: frequency"] += common
+        for key, value in (
+            ("non-primary contig", non_primary),
+            ("outside genes", outside),
+            ("not carried by the proband", not_carried),
+        ):
+            if value:
+                counts[key] = value
+
+    def _run_parts(self, parts: list[_split.Part]) -> VariantTable:
+        """Each part read by its own process (this one reads the first), results merged in
+        file order: rows, vocabularies (codes renumbered as one pass would have numbered
+        them) and counts. Raises `_Fallback` when anything fails."""
+        children: list[tuple[int, int]] = []
+        keys = self._numeric_keys()
+        prefix = _split.header_bytes(self.header.path)
+        try:
+            for part in parts[1:]:
+                read_fd, write_fd = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - runs in the child process
+                    status = 1
+                    try:
+                        os.close(read_fd)
+                        for _, fd in children:
+                            os.close(fd)
+                        result = self._fresh()._read_part(part, prefix, keys)
+                        with os.fdopen(write_fd, "wb") as out:
+                            pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
+                        status = 0
+                    finally:
+                        os._exit(status)
+                os.close(write_fd)
+                children.append((pid, read_fd))
+            results = [self._fresh()._read_part(parts[0], b"", keys)]
+            while children:
+                pid, fd = children[0]
+                with os.fdopen(fd, "rb") as inp:
+                    result = pickle.load(inp)
+                children.pop(0)
+                if os.waitpid(pid, 0)[1] != 0:
+                    raise _Fallback
+                results.append(result)
+        except Exception as exc:
+            raise _Fallback from exc
+        finally:
+            for pid, fd in children:
+                _kill(pid)
+                os.close(fd)
+        self.vocab = results[0].vocab
+        self.counts = Counter()
+        tables = []
+        for k, part_result in enumerate(results):
+            self.counts.update(part_result.counts)
+            tables.append(part_result.table)
+            if k:
+                tables[-1] = part_result.table.recoded(
+                    filter=[self.vocab.filter_code(t) for t in part_result.vocab.filters],
+                    af_field=[self.vocab.field_code(t) for t in part_result.vocab.fields],
+                    consequence=[
+                        self.vocab.consequence_code(t) for t in part_result.vocab.consequences
+                    ],
+                )
+        total = tuple(sum(r.tally[i] for r in results) for i in range(6))
+        self._finish(total)  # type: ignore[arg-type]
+        return VariantTable.concat(tables)
+
+    def _read_part(self, part: _split.Part, prefix: bytes, keys: list[str]) -> _PartResult:
+        """Read one part through a pipe fed by a child process (see `_split.feed_part`)."""
+        read_fd, write_fd = os.pipe()
+        feeder = os.fork()
+        if feeder == 0:  # pragma: no cover - runs in the child process
+            status = _split.FEED_FAILED
+            try:
+                os.close(read_fd)
+                status = _split.feed_part(self.header, part, prefix, keys, write_fd)
+            finally:
+                os._exit(status)
+        os.close(write_fd)
+        try:
+            piped = dataclasses.replace(self.header, path=f"/dev/fd/{read_fd}", compression="none")
+            tally = self._pass(piped, None)
+        except BaseException:
+            _kill(feeder)
+            raise
+        finally:
+            os.close(read_fd)
+        status = os.waitpid(feeder, 0)[1]
+        if status != 0:
+            raise _Fallback
+        return _PartResult(self.rows.freeze(), self.vocab, self.counts, tally)
+
+    def _pass(self, header: VcfHeader, threads: int | None) -> _Tally:
+        """One pass over `header`'s file: rows into `rows`, counts into `counts`; returns the
+        tallies `_finish` records."""
         lengths = CONTIG_LENGTHS[header.assembly]
         contigs: dict[str, int] = {}
         counts = self.counts
@@ -186,7 +345,6 @@ class Collector:
         max_any = self.max_any
         rows = self.rows
         single = len(self.samples) == 1
-        checker = _NumericCheck(header, self._numeric_keys())
         fast = bool(
             src.info_frequency
             and not src.csq_frequency
@@ -194,115 +352,100 @@ class Collector:
             and self.frequency is None
             and self.clinvar is None
         )
-        try:
-            with VcfStream(header, samples=file_order, threads=threads) as stream:
-                cols = [file_order.index(s) for s in self.samples]
-                pcol = cols[0]
-                it = iter(stream.reader)
-                while True:
-                    try:
-                        rec = next(it)
-                    except StopIteration:
-                        break
-                    except Exception:
-                        stream.records = n + 1
-                        raise stream.parse_error() from None
-                    n += 1
-                    raw = rec.CHROM
-                    c = contigs.get(raw)
-                    if c is None:
-                        norm = normalise_contig(raw)
-                        c = contigs[raw] = contig_index(norm) if norm is not None else -1
-                    if c < 0:
-                        non_primary += 1
-                        continue
-                    pos = rec.POS
-                    if pos > lengths[c]:
-                        stream.records = n
-                        raise stream.fail(_beyond(header, raw, pos, c))
-                    ref = rec.REF
-                    end = pos + len(ref) - 1
-                    if c == seg_contig and seg_first <= pos and end <= seg_last:
-                        genes = seg_genes
-                    else:
-                        seg_genes, seg_first, seg_last = locator.segment(c, pos)
-                        seg_contig = c
-                        genes = seg_genes if end <= seg_last else locator.genes_at(c, pos, end)
-                    if not genes:
-                        outside += 1
-                        continue
-                    gts = rec.genotypes
-                    pg = gts[pcol]
-                    if len(pg) == 3:
-                        x, y = pg[0], pg[1]
-                    elif len(pg) == 2:
-                        x, y = pg[0], ABSENT_ALLELE
-                    else:
-                        stream.records = n
-                        raise stream.fail(_ploidy(pg))
-                    if x <= 0 and y <= 0:
-                        not_carried += 1
-                        continue
+        with VcfStream(header, samples=file_order, threads=threads) as stream:
+            cols = [file_order.index(s) for s in self.samples]
+            pcol = cols[0]
+            it = iter(stream.reader)
+            while True:
+                try:
+                    rec = next(it)
+                except StopIteration:
+                    break
+                except Exception:
+                    stream.records = n + 1
+                    raise stream.parse_error() from None
+                n += 1
+                raw = rec.CHROM
+                c = contigs.get(raw)
+                if c is None:
+                    norm = normalise_contig(raw)
+                    c = contigs[raw] = contig_index(norm) if norm is not None else -1
+                if c < 0:
+                    non_primary += 1
+                    continue
+                pos = rec.POS
+                if pos > lengths[c]:
                     stream.records = n
-                    alts = rec.ALT
-                    n_alts = len(alts)
-                    if single:
-                        if x > n_alts or y > n_alts:
-                            raise stream.fail(
-                                f"malformed genotype of {self.samples[0]}: allele {max(x, y)} but "
-                                f"the record has {n_alts} ALT allele(s)"
-                            )
-                        calls = [(x if x >= 0 else -1, y if y >= -2 else -1, 1 if pg[-1] else 0)]
-                    else:
-                        calls = self._calls(gts, cols, n_alts, stream)
-                    fmt: list[_Fmt] | None = None
-                    light: tuple[Any, ...] | None = None
-                    rows.maybe_flush()
-                    for i in (x,) if y <= 0 or y == x else (x, y) if x > 0 else (y,):
-                        if i <= 0:
-                            continue
-                        alt = alts[i - 1]
-                        if not alt or alt == "*" or alt == "." or alt[0] == "<":
-                            counts["symbolic or spanning-deletion allele"] += 1
-                            continue
-                        in_genes += 1
-                        if fast:
-                            # only INFO frequencies to consult: the common allele leaves here
-                            try:
-                                af, field = self._info_frequency(rec, i, n_alts)
-                            except AnnotationError as exc:
-                                raise stream.fail(f"malformed annotation: {exc}") from None
-                            if af is not None and max_any < af <= 1.0:
-                                common += 1
-                                if light is None:
-                                    light = _light(calls)
-                                self._frequency_rows(
-                                    rec, c, pos, ref, alt, i, genes, light, af, field, None, 0
-                                )
-                                continue
+                    raise stream.fail(_beyond(header, raw, pos, c))
+                ref = rec.REF
+                end = pos + len(ref) - 1
+                if c == seg_contig and seg_first <= pos and end <= seg_last:
+                    genes = seg_genes
+                else:
+                    seg_genes, seg_first, seg_last = locator.segment(c, pos)
+                    seg_contig = c
+                    genes = seg_genes if end <= seg_last else locator.genes_at(c, pos, end)
+                if not genes:
+                    outside += 1
+                    continue
+                gts = rec.genotypes
+                pg = gts[pcol]
+                if len(pg) == 3:
+                    x, y = pg[0], pg[1]
+                elif len(pg) == 2:
+                    x, y = pg[0], ABSENT_ALLELE
+                else:
+                    stream.records = n
+                    raise stream.fail(_ploidy(pg))
+                if x <= 0 and y <= 0:
+                    not_carried += 1
+                    continue
+                stream.records = n
+                alts = rec.ALT
+                n_alts = len(alts)
+                if single:
+                    if x > n_alts or y > n_alts:
+                        raise stream.fail(
+                            f"malformed genotype of {self.samples[0]}: allele {max(x, y)} but "
+                            f"the record has {n_alts} ALT allele(s)"
+                        )
+                    calls = [(x if x >= 0 else -1, y if y >= -2 else -1, 1 if pg[-1] else 0)]
+                else:
+                    calls = self._calls(gts, cols, n_alts, stream)
+                fmt: list[_Fmt] | None = None
+                light: tuple[Any, ...] | None = None
+                rows.maybe_flush()
+                for i in (x,) if y <= 0 or y == x else (x, y) if x > 0 else (y,):
+                    if i <= 0:
+                        continue
+                    alt = alts[i - 1]
+                    if not alt or alt == "*" or alt == "." or alt[0] == "<":
+                        counts["symbolic or spanning-deletion allele"] += 1
+                        continue
+                    in_genes += 1
+                    if fast:
+                        # only INFO frequencies to consult: the common allele leaves here
                         try:
-                            fmt = self._allele(
-                                rec, stream, c, pos, ref, alts, i, genes, calls, cols, fmt
-                            )
+                            af, field = self._info_frequency(rec, i, n_alts)
                         except AnnotationError as exc:
                             raise stream.fail(f"malformed annotation: {exc}") from None
-                stream.records = n
-                stream.check_end()
-        except BaseException:
-            checker.stop.set()
-            raise
-        checker.result()
-        counts["records"] = n
-        counts["alleles in genes"] += in_genes
-        counts["set aside: frequency"] += common
-        for key, value in (
-            ("non-primary contig", non_primary),
-            ("outside genes", outside),
-            ("not carried by the proband", not_carried),
-        ):
-            if value:
-                counts[key] = value
-        return self.rows.freeze()
+                        if af is not None and max_any < af <= 1.0:
+                            common += 1
+                            if light is None:
+                                light = _light(calls)
+                            self._frequency_rows(
+                                rec, c, pos, ref, alt, i, genes, light, af, field, None, 0
+                            )
+                            continue
+                    try:
+                        fmt = self._allele(
+                            rec, stream, c, pos, ref, alts, i, genes, calls, cols, fmt
+                        )
+                    except AnnotationError as exc:
+                        raise stream.fail(f"malformed annotation: {exc}") from None
+            stream.records = n
+            stream.check_end()
+        return n, non_primary, outside, not_carried, in_genes, common
 
     def _numeric_keys(self) -> list[str]:
         """INFO keys read as numbers whose text htslib does not check (see vcf)."""
@@ -429,9 +572,23 @@ class Collector:
         ) -> None:
             # One row per (allele, gene) with the frequency and ClinVar values known so far.
             self._rows(
-                rec, c, pos, ref, alt, i, row_genes, calls, row_fmt, reason,
-                af=af, af_field=af_field, clinvar=clinvar, stars=stars,
-                ann=ann, gc=gc, consequence=consequence,
+                rec,
+                c,
+                pos,
+                ref,
+                alt,
+                i,
+                row_genes,
+                calls,
+                row_fmt,
+                reason,
+                af=af,
+                af_field=af_field,
+                clinvar=clinvar,
+                stars=stars,
+                ann=ann,
+                gc=gc,
+                consequence=consequence,
             )
 
         bad_quality = self._bad_quality(rec.FILTER, fmt[0], calls[0], i)

@@ -65,6 +65,18 @@ class StringColumn:
     def nbytes(self) -> int:
         return len(self._blob) + 8 * len(self._ends)
 
+    @classmethod
+    def concat(cls, columns: list[StringColumn]) -> StringColumn:
+        """One column holding the rows of `columns` in turn."""
+        out = cls()
+        for column in columns:
+            column.flush()
+            shift = len(out._blob)
+            ends = np.frombuffer(column._ends, dtype=np.int64) + shift
+            out._ends.extend(ends.tolist())
+            out._blob += column._blob
+        return out
+
 
 _ROW_COLUMNS: tuple[tuple[str, str], ...] = (
     ("chrom", "b"),
@@ -182,6 +194,33 @@ class VariantTable:
         arrays = sum(a.nbytes for a in self.rows.values())
         arrays += sum(a.nbytes for a in self.samples.values())
         return arrays + self.text.nbytes
+
+    def recoded(self, **codes: list[int]) -> VariantTable:
+        """This table with the row codes of the named columns renumbered (`codes[name][old]`
+        is the new code; negative codes, meaning missing, stay)."""
+        rows = dict(self.rows)
+        for name, mapping in codes.items():
+            column = rows[name]
+            if not len(column):
+                continue
+            table = np.asarray(mapping + [0], dtype=column.dtype)  # [-1] -> 0, masked below
+            rows[name] = _frozen(np.where(column >= 0, table[column], column).astype(column.dtype))
+        return VariantTable(rows, self.samples, self.text)
+
+    @classmethod
+    def concat(cls, tables: list[VariantTable]) -> VariantTable:
+        """The rows of `tables` in turn (same samples)."""
+        if len(tables) == 1:
+            return tables[0]
+        rows = {
+            name: _frozen(np.concatenate([t.rows[name] for t in tables]))
+            for name in ROW_COLUMN_NAMES
+        }
+        samples = {
+            name: _frozen(np.concatenate([t.samples[name] for t in tables], axis=1))
+            for name in SAMPLE_COLUMN_NAMES
+        }
+        return cls(rows, samples, StringColumn.concat([t.text for t in tables]))
 
     def copies(self) -> np.ndarray:
         """(samples x rows) int8: copies of the row's ALT allele in each sample's genotype."""

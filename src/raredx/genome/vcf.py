@@ -42,6 +42,7 @@ __all__ = [
     "PRIMARY_CONTIGS",
     "Assembly",
     "HeaderField",
+    "NumericInfoScanner",
     "SiteAllele",
     "VcfHeader",
     "VcfStream",
@@ -598,6 +599,35 @@ _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?i:inf|nan)"
 _SCAN_CHUNK = 1 << 22
 
 
+class NumericInfoScanner:
+    """Finds INFO values of `keys` (declared numbers) that are not numbers in blocks of whole
+    lines of VCF text (see `check_numeric_info`)."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.keys = list(keys)
+        self._value_ok = re.compile(rf"(?:\.|{_NUM})(?:,(?:\.|{_NUM}))*".encode())
+        # candidates: a value holding a character no number has (a C-speed literal scan per key)
+        self._suspects = [
+            re.compile(re.escape(k.encode()) + rb"=([^;\t\n]*[^-+0-9eE.,;\t\nInfaINFA][^;\t\n]*)")
+            for k in self.keys
+        ]
+
+    def first_bad(self, block: bytes) -> tuple[int, str, bytes] | None:
+        """(offset in `block`, key, value) of the first malformed value, None if none."""
+        first: tuple[int, str, bytes] | None = None
+        for key, suspect in zip(self.keys, self._suspects, strict=True):
+            for found in suspect.finditer(block):
+                start = found.start()
+                if start == 0 or block[start - 1 : start] not in (b";", b"\t"):
+                    continue  # a longer key ending with this one
+                if self._value_ok.fullmatch(found.group(1)):
+                    continue  # inf/nan spelled out
+                if first is None or start < first[0]:
+                    first = (start, key, found.group(1))
+                break
+        return first
+
+
 def check_numeric_info(
     header: VcfHeader, keys: Sequence[str], stop: threading.Event | None = None
 ) -> None:
@@ -610,12 +640,7 @@ def check_numeric_info(
     """
     if header.is_bcf or not keys:
         return
-    value_ok = re.compile(rf"(?:\.|{_NUM})(?:,(?:\.|{_NUM}))*".encode())
-    # candidates: a value holding a character no number has (a C-speed literal scan per key)
-    suspects = [
-        re.compile(re.escape(k.encode()) + rb"=([^;\t\n]*[^-+0-9eE.,;\t\nInfaINFA][^;\t\n]*)")
-        for k in keys
-    ]
+    scanner = NumericInfoScanner(keys)
     opener = gzip.open if header.compression != "none" else open
     line = 0
     tail = b""
@@ -625,17 +650,7 @@ def check_numeric_info(
             data = tail + chunk
             cut = data.rfind(b"\n") + 1 if chunk else len(data)
             block, tail = data[:cut], data[cut:]
-            first: tuple[int, str, bytes] | None = None
-            for key, suspect in zip(keys, suspects, strict=True):
-                for found in suspect.finditer(block):
-                    start = found.start()
-                    if start == 0 or block[start - 1 : start] not in (b";", b"\t"):
-                        continue  # a longer key ending with this one
-                    if value_ok.fullmatch(found.group(1)):
-                        continue  # inf/nan spelled out
-                    if first is None or start < first[0]:
-                        first = (start, key, found.group(1))
-                    break
+            first = scanner.first_bad(block)
             if first is not None:
                 start, key, value = first
                 at = line + block.count(b"\n", 0, start) + 1
