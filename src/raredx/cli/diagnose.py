@@ -37,6 +37,13 @@ from raredx.genome import (
     read_ped,
 )
 from raredx.kb import KnowledgeBase, load_kb
+from raredx.phenotype import (
+    decode_note,
+    extract_phenotype,
+    parse_observed_and_excluded,
+    parse_terms,
+    read_note,
+)
 from raredx.rank.result import Diagnosis, GenotypeSupport, MatchKind
 
 __all__ = ["PHEVAL_ROWS", "GenomeInput", "diagnose", "write_pheval"]
@@ -319,6 +326,14 @@ def diagnose(
     not_hpo: str | None = typer.Option(
         None, "--not-hpo", help="Excluded HPO terms (examined and absent), as for --hpo."
     ),
+    note: Path | None = typer.Option(
+        None,
+        "--note",
+        help="A clinical note (English or French text file, '-' for stdin): its present and "
+        "negated findings join --hpo/--not-hpo; they are listed on stderr for review.",
+        dir_okay=False,
+        allow_dash=True,
+    ),
     age: str | None = typer.Option(
         None,
         "--age",
@@ -383,11 +398,12 @@ def diagnose(
     is unusable or when any case of a batch failed (the others are still ranked).
     """
     with exit_on_error():
-        if cases and hpo is not None:
-            raise InputError("give phenopacket files or --hpo terms, not both")
-        if not cases and hpo is None:
+        typed = hpo is not None or note is not None
+        if cases and typed:
+            raise InputError("give phenopacket files or --hpo/--note, not both")
+        if not cases and not typed:
             raise InputError(
-                "nothing to diagnose", ["give --hpo TERMS or phenopacket files/folders"]
+                "nothing to diagnose", ["give --hpo TERMS, --note FILE or phenopacket files"]
             )
         if cases and not_hpo is not None:
             raise InputError("--not-hpo goes with --hpo; phenopackets carry their excluded terms")
@@ -399,8 +415,9 @@ def diagnose(
             raise InputError("--vcf belongs to one patient: give one phenopacket with it")
         kb = load_kb(kb_version)
         genome = GenomeInput(vcf, ped, assembly, clinvar, frequency, not no_vcf)
-        if hpo is not None:
-            _single(kb, hpo, not_hpo or "", age, sex, onset, top, fmt, out, genome)
+        if typed:
+            observed, excluded = _typed_terms(kb, hpo or "", not_hpo or "", note)
+            _single(kb, observed, excluded, age, sex, onset, top, fmt, out, genome)
             return
         failed = _batch(kb, cases or [], age, sex, onset, top, fmt, out, lenient, genome)
     if failed:
@@ -470,10 +487,64 @@ def _emit(result: Diagnosis, top: int, fmt: OutputFormat) -> None:
         _print_table(result, None, top)
 
 
+def _typed_terms(
+    kb: KnowledgeBase, hpo: str, not_hpo: str, note: Path | None
+) -> tuple[list[str], list[str]]:
+    """Observed and excluded terms from --hpo/--not-hpo and the note, the note's listed on
+    stderr for review. A term typed as observed wins over the note's negation of it or of an
+    ancestor (a patient with a term has its ancestors)."""
+    observed: list[str] = []
+    excluded: list[str] = []
+    if hpo:
+        typed = parse_observed_and_excluded(kb, hpo, not_hpo)
+        observed, excluded = [t.id for t in typed.observed], [t.id for t in typed.excluded]
+        for line in typed.warnings:
+            err_console.print(Text.assemble(("note: ", "yellow"), line), highlight=False)
+    elif not_hpo:
+        excluded = list(parse_terms(kb, not_hpo).ids)
+    if note is None:
+        return observed, excluded
+    text = decode_note(sys.stdin.buffer.read(), "stdin") if str(note) == "-" else read_note(note)
+    found = extract_phenotype(kb, text)
+    rows = []
+    for t in found.terms:
+        snippet = " / ".join(text[a:b] for a, b in t.spans[:2])
+        rows.append((t.id, t.label, str(t.status), snippet))
+    implied = {int(a) for tid in (*observed, *found.present_ids) for a in _ancestors(kb, tid)}
+    kept_excluded = []
+    for tid in found.excluded_ids:
+        term = kb.lookup_term(tid)
+        if tid in excluded or (term is not None and term.index in implied):
+            continue
+        kept_excluded.append(tid)
+    _print_review(
+        f"Findings read from {note} (review them; the negated ones count as excluded)", rows
+    )
+    observed += [t for t in found.present_ids if t not in observed]
+    excluded += kept_excluded
+    if not observed:
+        raise InputError(f"{note}: no present finding recognised (and none given with --hpo)")
+    return observed, excluded
+
+
+def _ancestors(kb: KnowledgeBase, term_id: str) -> list[int]:
+    term = kb.lookup_term(term_id)
+    return [] if term is None else [int(a) for a in kb.ancestors(term.index)]
+
+
+def _print_review(title: str, rows: list[tuple[str, str, str, str]]) -> None:
+    table = Table(title=title, show_lines=False)
+    for col in ("term", "label", "status", "text"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*(escape(x) for x in row))
+    err_console.print(table)
+
+
 def _single(
     kb: KnowledgeBase,
-    hpo: str,
-    not_hpo: str,
+    hpo: list[str],
+    not_hpo: list[str],
     age: str | None,
     sex: str | None,
     onset: str | None,
