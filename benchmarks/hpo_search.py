@@ -180,23 +180,29 @@ def main() -> None:
         per_query.append(ms)
         ids = [m.id for m in found]
         rank = ids.index(expected) + 1 if expected in ids else None
-        rows.append({
-            "query": query,
-            "category": kind,
-            "expected": expected,
-            "rank": rank,
-            "top": ids[0] if ids else None,
-            "top_kind": found[0].match_kind if found else None,
-            "ms": round(ms, 3),
-        })
+        rows.append(
+            {
+                "query": query,
+                "category": kind,
+                "expected": expected,
+                "rank": rank,
+                "top": ids[0] if ids else None,
+                "top_kind": found[0].match_kind if found else None,
+                "ms": round(ms, 3),
+            }
+        )
 
     categories = sorted({r["category"] for r in rows})
     summary: dict[str, Any] = {}
-    print(f"KB {kb.version}: {kb.n_terms} terms, {search.n_names} names; "
-          f"KB load {load_s:.2f} s; index build min {min(builds):.3f} s, "
-          f"mean {statistics.mean(builds):.3f} s")
-    header = f"{'category':<22}{'n':>5}{'mean ms':>9}{'p50':>8}{'p99':>8}{'max':>8}" \
-             f"{'top1':>7}{'top5':>7}"
+    print(
+        f"KB {kb.version}: {kb.n_terms} terms, {search.n_names} names; "
+        f"KB load {load_s:.2f} s; index build min {min(builds):.3f} s, "
+        f"mean {statistics.mean(builds):.3f} s"
+    )
+    header = (
+        f"{'category':<22}{'n':>5}{'mean ms':>9}{'p50':>8}{'p99':>8}{'max':>8}"
+        f"{'top1':>7}{'top5':>7}"
+    )
     print(header)
     print("-" * len(header))
     for cat in [*categories, "all"]:
@@ -219,25 +225,32 @@ def main() -> None:
         summary[cat] = stats
         share1 = f"{top1 / len(judged):.0%}" if judged else "-"
         share5 = f"{top5 / len(judged):.0%}" if judged else "-"
-        print(f"{cat:<22}{len(sel):>5}{stats['mean_ms']:>9.3f}{stats['p50_ms']:>8.3f}"
-              f"{stats['p99_ms']:>8.3f}{stats['max_ms']:>8.3f}{share1:>7}{share5:>7}")
+        print(
+            f"{cat:<22}{len(sel):>5}{stats['mean_ms']:>9.3f}{stats['p50_ms']:>8.3f}"
+            f"{stats['p99_ms']:>8.3f}{stats['max_ms']:>8.3f}{share1:>7}{share5:>7}"
+        )
     misses = [r for r in rows if r["expected"] and (r["rank"] is None or r["rank"] > 5)]
     for r in misses:
         print(f"  not in top 5: {r['query']!r} (expected {r['expected']}, got {r['top']})")
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_bytes(orjson.dumps({
-        "kb_version": kb.version,
-        "terms": kb.n_terms,
-        "names_indexed": search.n_names,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "kb_load_s": round(load_s, 3),
-        "index_build_s": [round(b, 3) for b in builds],
-        "repeat": args.repeat,
-        "summary": summary,
-        "queries": rows,
-    }, option=orjson.OPT_INDENT_2))
+    RESULTS.write_bytes(
+        orjson.dumps(
+            {
+                "kb_version": kb.version,
+                "terms": kb.n_terms,
+                "names_indexed": search.n_names,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "kb_load_s": round(load_s, 3),
+                "index_build_s": [round(b, 3) for b in builds],
+                "repeat": args.repeat,
+                "summary": summary,
+                "queries": rows,
+            },
+            option=orjson.OPT_INDENT_2,
+        )
+    )
     print(f"wrote {RESULTS}")
 
 

@@ -77,9 +77,7 @@ class Item:
     genes: tuple[int, ...]
 
 
-def _true_groups(
-    kb: KnowledgeBase, model: PhenotypeModel, ids: tuple[str, ...]
-) -> tuple[int, ...]:
+def _true_groups(kb: KnowledgeBase, model: PhenotypeModel, ids: tuple[str, ...]) -> tuple[int, ...]:
     found = {int(model.disease_group[kb.disease_index[d]]) for d in ids if d in kb.disease_index}
     return tuple(sorted(found))
 
@@ -140,13 +138,19 @@ def disease_ranks(
     return [_rank(model.score(it.query, params).total, it.groups) for it in items]
 
 
-def evaluate(
-    model: PhenotypeModel, items: list[Item], params: RankParameters
-) -> dict[str, Any]:
+def evaluate(model: PhenotypeModel, items: list[Item], params: RankParameters) -> dict[str, Any]:
     """Ranks, baseline ranks, posteriors and timings for every item."""
     rec: dict[str, Any] = {
-        "disease": [], "gene": [], "base_disease": [], "base_gene": [], "top_p": [],
-        "top_correct": [], "true_logit": [], "totals": [], "ms": [], "ms_warm": [],
+        "disease": [],
+        "gene": [],
+        "base_disease": [],
+        "base_gene": [],
+        "top_p": [],
+        "top_correct": [],
+        "true_logit": [],
+        "totals": [],
+        "ms": [],
+        "ms_warm": [],
     }
     with progress() as bar:
         task = bar.add_task("scoring", total=len(items))
@@ -208,8 +212,15 @@ def calibration(rec: dict[str, Any], items: list[Item], folds: list[list[int]]) 
     for f, test in enumerate(folds):
         train = [i for g, fold in enumerate(folds) if g != f for i in fold]
         t = fit_temperature([totals[i] for i in train], [items[i] for i in train])
-        per_fold.append({"fold": f, "temperature": t, "n_train": len(train), "n_test": len(test),
-                         "test_nll": _nll([totals[i] for i in test], [items[i] for i in test], t)})
+        per_fold.append(
+            {
+                "fold": f,
+                "temperature": t,
+                "n_train": len(train),
+                "n_test": len(test),
+                "test_nll": _nll([totals[i] for i in test], [items[i] for i in test], t),
+            }
+        )
         for i in test:
             k, p = _top_prob(totals[i], t)
             held_p[i], held_ok[i] = p, k in items[i].groups
@@ -262,10 +273,14 @@ def fit(model: PhenotypeModel, items: list[Item], folds: list[list[int]]) -> dic
         params, train_mrr = coordinate_ascent(model, train, start)
         held = [items[i] for i in test]
         ranks = disease_ranks(model, held, params)
-        per_fold.append({
-            "fold": f, "parameters": _fitted(params), "train_mrr": train_mrr,
-            "test": rank_metrics(ranks),
-        })
+        per_fold.append(
+            {
+                "fold": f,
+                "parameters": _fitted(params),
+                "train_mrr": train_mrr,
+                "test": rank_metrics(ranks),
+            }
+        )
     console.print("[bold]all cases[/]")
     params, all_mrr = coordinate_ascent(model, items, start)
     return {"folds": per_fold, "all": {"parameters": _fitted(params), "mrr": all_mrr}}
@@ -300,8 +315,16 @@ def _print_metrics(title: str, blocks: dict[str, dict[str, Any]]) -> None:
             ("baseline_gene", "Resnik BMA", "gene"),
         ):
             r = m[key]
-            table.add_row(name, ranker, target, str(r["n"]), f"{r['top1']:.1f}", f"{r['top3']:.1f}",
-                          f"{r['top10']:.1f}", f"{r['mrr']:.3f}")
+            table.add_row(
+                name,
+                ranker,
+                target,
+                str(r["n"]),
+                f"{r['top1']:.1f}",
+                f"{r['top3']:.1f}",
+                f"{r['top10']:.1f}",
+                f"{r['mrr']:.3f}",
+            )
     console.print(table)
 
 
@@ -357,15 +380,29 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=None, help="Only the first N cases.")
     ap.add_argument("--folds", type=int, default=2, help="Cross-validation folds (by cohort).")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--timing-cases", type=int, default=300,
-                    help="Cases timed through the full diagnose() front door.")
-    ap.add_argument("--fit", action="store_true",
-                    help="Also re-fit the parameters with cross-validation (slow: ~1 h).")
-    ap.add_argument("--cli-cases", type=int, default=1000,
-                    help="Phenopackets timed through the command line with --out (0: skip).")
-    ap.add_argument("--strict", action="store_true",
-                    help="Reject cases with terms unknown to the KB instead of skipping those "
-                    "terms (as `diagnose --lenient` does).")
+    ap.add_argument(
+        "--timing-cases",
+        type=int,
+        default=300,
+        help="Cases timed through the full diagnose() front door.",
+    )
+    ap.add_argument(
+        "--fit",
+        action="store_true",
+        help="Also re-fit the parameters with cross-validation (slow: ~1 h).",
+    )
+    ap.add_argument(
+        "--cli-cases",
+        type=int,
+        default=1000,
+        help="Phenopackets timed through the command line with --out (0: skip).",
+    )
+    ap.add_argument(
+        "--strict",
+        action="store_true",
+        help="Reject cases with terms unknown to the KB instead of skipping those "
+        "terms (as `diagnose --lenient` does).",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "phenotype_rank.json")
     args = ap.parse_args(argv)
 
@@ -431,8 +468,10 @@ def main(argv: list[str] | None = None) -> None:
     if fitted:
         for f in fitted["folds"]:
             t = f["test"]
-            console.print(f"fit fold {f['fold']}: {f['parameters']} -> held-out top-1 "
-                          f"{t['top1']:.1f} top-10 {t['top10']:.1f} MRR {t['mrr']:.3f}")
+            console.print(
+                f"fit fold {f['fold']}: {f['parameters']} -> held-out top-1 "
+                f"{t['top1']:.1f} top-10 {t['top10']:.1f} MRR {t['mrr']:.3f}"
+            )
         console.print(f"fit on all: {fitted['all']}")
 
     payload = {
@@ -442,13 +481,17 @@ def main(argv: list[str] | None = None) -> None:
         "cases_file": str(args.cases),
         "limit": args.limit,
         "counts": {
-            "read": len(dev), "unreadable": len(read_problems), "scored_in_kb": len(items),
-            "disease_not_in_kb": len(missing), "input_errors": len(errors),
-            "lenient_cases": lenient_cases, "lenient": not args.strict,
+            "read": len(dev),
+            "unreadable": len(read_problems),
+            "scored_in_kb": len(items),
+            "disease_not_in_kb": len(missing),
+            "input_errors": len(errors),
+            "lenient_cases": lenient_cases,
+            "lenient": not args.strict,
             "heme_immune_in_kb": len(heme_idx),
         },
         "note": "metrics are over cases whose diagnosed disease is in the KB; a disease hit is "
-                "the OMIM id as the candidate or among its equivalent ids",
+        "the OMIM id as the candidate or among its equivalent ids",
         "metrics": blocks,
         "folds": fold_blocks,
         "calibration": cal,
@@ -458,7 +501,8 @@ def main(argv: list[str] | None = None) -> None:
             "score_p95": float(np.percentile(ms, 95)) if ms else None,
             "score_cached_mean": statistics.fmean(rec["ms_warm"]) if ms else None,
             "diagnose_mean": statistics.fmean(front_ms) if front_ms else None,
-            "model_build_s": t_model, "kb_load_s": t_kb,
+            "model_build_s": t_model,
+            "kb_load_s": t_kb,
         },
         "cli": cli,
         "parameters": params.to_dict(),

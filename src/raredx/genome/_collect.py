@@ -10,6 +10,7 @@ gene becomes one row per gene, with the reason it was set aside (0 = it qualifie
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
@@ -82,14 +83,10 @@ class _PartResult(NamedTuple):
 
 def _kill(pid: int) -> None:
     """Stop and reap a child process of ours (a reader or feeder of a part)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
 
 
 class _NumericCheck:
@@ -273,10 +270,13 @@ class Collector:
                 children.append((pid, read_fd))
             results = [self._fresh()._read_part(parts[0], b"", keys)]
             while children:
-                pid, fd = children[0]
-                with os.fdopen(fd, "rb") as inp:
-                    result = pickle.load(inp)
-                children.pop(0)
+                pid, fd = children.pop(0)
+                try:
+                    with os.fdopen(fd, "rb") as inp:
+                        result = pickle.load(inp)
+                except BaseException:
+                    _kill(pid)
+                    raise
                 if os.waitpid(pid, 0)[1] != 0:
                     raise _Fallback
                 results.append(result)
@@ -307,6 +307,7 @@ class Collector:
     def _read_part(self, part: _split.Part, prefix: bytes, keys: list[str]) -> _PartResult:
         """Read one part through a pipe fed by a child process (see `_split.feed_part`)."""
         read_fd, write_fd = os.pipe()
+        _split.widen_pipe(write_fd)
         feeder = os.fork()
         if feeder == 0:  # pragma: no cover - runs in the child process
             status = _split.FEED_FAILED

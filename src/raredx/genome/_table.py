@@ -203,7 +203,7 @@ class VariantTable:
             column = rows[name]
             if not len(column):
                 continue
-            table = np.asarray(mapping + [0], dtype=column.dtype)  # [-1] -> 0, masked below
+            table = np.asarray([*mapping, 0], dtype=column.dtype)  # [-1] -> 0, masked below
             rows[name] = _frozen(np.where(column >= 0, table[column], column).astype(column.dtype))
         return VariantTable(rows, self.samples, self.text)
 

@@ -67,6 +67,7 @@ from raredx.kb import KnowledgeBase, load_kb
 __all__ = ["GenomeEvidence", "collect_evidence", "evidence_from_case"]
 
 _SIGNIFICANCES = tuple(ClinicalSignificance)
+_LIST_CELLS = 2_000_000
 _PHASES = {
     1: "trans (same site)",
     2: "trans (read-backed)",
@@ -493,9 +494,27 @@ class GenomeEvidence:
         code = int(self.table.rows["consequence"][r])
         return self.vocab.consequences[code] if code >= 0 else None
 
+    @cached_property
+    def _values(self) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+        """Row and sample columns for `_variant`, indexed ``rows[name][r]`` and
+        ``samples[name][k][r]``: Python lists for tables of up to `_LIST_CELLS` values (one
+        element read from a list is far cheaper than from numpy), else the arrays."""
+        t = self.table
+        cells = len(t) * (len(t.rows) + len(t.samples) * max(1, len(self.family.members)))
+        if cells > _LIST_CELLS:
+            return t.rows, t.samples
+        return (
+            {k: a.tolist() for k, a in t.rows.items()},
+            {k: a.tolist() for k, a in t.samples.items()},
+        )
+
+    @cached_property
+    def _roles(self) -> list[str]:
+        return [self.pedigree.role(m.id) for m in self.family.members]
+
     def _variant(self, r: int, extra: tuple[Reason, str] | None) -> VariantEvidence:
         t = self.table
-        rows, s = t.rows, t.samples
+        rows, s = self._values
         ref, alt, vid, transcript, hgvs_c, hgvs_p = t.text.get(r).split("\t")
         chrom = PRIMARY_CONTIGS[int(rows["chrom"][r])]
         impact = int(rows["impact"][r])
@@ -510,21 +529,24 @@ class GenomeEvidence:
         calls = []
         alt_index = int(rows["alt_index"][r])
         hemizygous_site = int(fa.klass[r]) in (CLASS_X, CLASS_Y)
+        a0s, a1s, phs, gqs = s["a0"], s["a1"], s["phased"], s["gq"]
+        dps, refs, alts, pss = s["dp"], s["ad_ref"], s["ad_alt"], s["ps"]
+        roles = self._roles
         for k, m in enumerate(fa.members):
-            a0, a1 = int(s["a0"][k, r]), int(s["a1"][k, r])
-            ph = bool(s["phased"][k, r])
+            a0, a1 = int(a0s[k][r]), int(a1s[k][r])
+            ph = bool(phs[k][r])
             calls.append(
                 SampleCall(
                     individual=m.id,
-                    role=self.pedigree.role(m.id),
+                    role=roles[k],
                     sample=m.sample or "",
                     genotype=_gt(a0, a1, ph),
                     zygosity=_zygosity(a0, a1, alt_index, hemizygous_site and m.male),
-                    gq=_opt_float(float(s["gq"][k, r])),
-                    dp=_opt_int(int(s["dp"][k, r])),
-                    ad_ref=_opt_int(int(s["ad_ref"][k, r])),
-                    ad_alt=_opt_int(int(s["ad_alt"][k, r])),
-                    phase_set=_opt_int(int(s["ps"][k, r])) if ph else None,
+                    gq=_opt_float(float(gqs[k][r])),
+                    dp=_opt_int(int(dps[k][r])),
+                    ad_ref=_opt_int(int(refs[k][r])),
+                    ad_alt=_opt_int(int(alts[k][r])),
+                    phase_set=_opt_int(int(pss[k][r])) if ph else None,
                 )
             )
         de_novo: bool | None = None
