@@ -134,6 +134,24 @@ def test_csq_consequence_filter(annotated: Callable[..., GenomeEvidence], genes:
     assert ev.counts["set aside: consequence"] == 1
 
 
+def test_record_without_csq_in_an_annotated_file_keeps_its_genes(
+    annotated: Callable[..., GenomeEvidence], genes: Genes
+) -> None:
+    """VEP writes CSQ on every record (intergenic ones too): a record without it was added
+    after annotation, so it is placed by position like an unannotated file's records."""
+    intergenic = "G|intergenic_variant|MODIFIER|||||||||"
+    records = [
+        record("15", genes.fbn1, "A", "G", call("0/1")),
+        record("15", genes.fbn1 + 3, "A", "C", call("0/1"), info=f"CSQ={intergenic}"),
+    ]
+    ev = annotated(records)
+    (added,) = [v for v in ev.variants("FBN1") if v.pos == genes.fbn1]
+    assert added.qualifies and added.consequence is None
+    assert added.consequence_label == "consequence unknown"
+    (declared,) = [v for v in ev.variants("FBN1") if v.pos == genes.fbn1 + 3]
+    assert declared.reasons == (Reason.CONSEQUENCE,)
+
+
 def test_csq_multiallelic_entries_follow_their_allele(
     annotated: Callable[..., GenomeEvidence], genes: Genes
 ) -> None:

@@ -245,7 +245,8 @@ def _list_genes(evidence: GenomeEvidence, all_genes: bool, limit: int, fmt: Outp
                 "set aside": ", ".join(f"{r.value} {n}" for r, n in g.set_aside),
             }
         )
-        payload.append(_gene_json(g, with_variants=False))
+        if fmt is OutputFormat.json:
+            payload.append(_gene_json(g, with_variants=False))
         if limit and len(rows) >= limit:
             break
     summary: dict[str, Any] = {"proband": evidence.pedigree.proband}

@@ -27,7 +27,13 @@ from raredx.genome.clinvar import (
 from raredx.genome.config import GenomeConfig, InheritanceMode
 from raredx.genome.evidence import GenomeEvidence, collect_evidence, evidence_from_case
 from raredx.genome.frequency import FrequencyStore, compile_frequency
-from raredx.genome.genes import GeneLocator, GeneResolver, GeneSpan, bundled_gene_spans
+from raredx.genome.genes import (
+    GeneLocator,
+    GeneResolver,
+    GeneSpan,
+    bundled_gene_spans,
+    gene_span_arrays,
+)
 from raredx.genome.inheritance import disease_modes, gene_modes, modes_from_terms
 from raredx.genome.model import (
     GeneGenotype,
@@ -102,6 +108,7 @@ __all__ = [
     "disease_modes",
     "evidence_from_case",
     "gene_modes",
+    "gene_span_arrays",
     "impact_of",
     "modes_from_terms",
     "normalise_contig",

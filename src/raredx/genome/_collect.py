@@ -602,6 +602,12 @@ class Collector:
             counts["qualifying"] += 1
             emit(genes, 0)
             return fmt
+        if not _carries_consequences(rec, src):
+            # VEP and SnpEff annotate every record, intergenic ones included: a record without
+            # CSQ/ANN was added after annotation, so its genes come from its position
+            counts["qualifying"] += 1
+            emit(genes, 0)
+            return fmt
         ann = reader.annotate(rec, ref, alts, i, entries)
         if ann.clinvar is not None and clinvar is None:
             clinvar, stars = ann.clinvar, ann.clinvar_stars
@@ -834,4 +840,12 @@ def _beyond(header: VcfHeader, raw: str, pos: int, c: int) -> str:
     return (
         f"position {raw}:{pos:,} lies beyond the end of chromosome {PRIMARY_CONTIGS[c]} in "
         f"{header.assembly} ({length:,} bp): contigs of another build?"
+    )
+
+
+def _carries_consequences(rec: CyVariant, sources: AnnotationSources) -> bool:
+    """True when the record has the CSQ or ANN field its header declares."""
+    get = rec.INFO.get
+    return bool(sources.csq and get(sources.csq_key) is not None) or bool(
+        sources.ann and get("ANN") is not None
     )

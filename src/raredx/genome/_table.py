@@ -61,6 +61,12 @@ class StringColumn:
         start = self._ends[i - 1] if i else 0
         return self._blob[start : self._ends[i]].decode()
 
+    def get_many(self, rows: list[int]) -> list[str]:
+        """`get(i)` for every i of `rows`, in one pass."""
+        self.flush()
+        blob, ends = self._blob, self._ends
+        return [blob[(ends[i - 1] if i else 0) : ends[i]].decode() for i in rows]
+
     @property
     def nbytes(self) -> int:
         return len(self._blob) + 8 * len(self._ends)

@@ -85,6 +85,32 @@ def bundled_gene_spans(assembly: Assembly, kb: KnowledgeBase) -> tuple[GeneSpan,
     return _bundled_spans(assembly, kb)
 
 
+def gene_span_arrays(
+    assembly: Assembly, kb: KnowledgeBase
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`bundled_gene_spans` as arrays: KB gene index, contig index (PRIMARY_CONTIGS), start,
+    end (1-based, inclusive); read from the span cache without building span objects."""
+    return _span_arrays(assembly, kb)
+
+
+@cache
+def _span_arrays(
+    assembly: Assembly, kb: KnowledgeBase
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    _cached_locator(assembly, kb)  # writes the cache when it is missing
+    try:
+        with np.load(_cache_path(assembly, kb), allow_pickle=False) as data:
+            return data["gene"], data["chrom"], data["start"], data["end"]
+    except (OSError, KeyError, ValueError):
+        spans = bundled_gene_spans(assembly, kb)
+        return (
+            np.array([x.gene for x in spans], dtype=np.int32),
+            np.array([contig_index(x.chrom) for x in spans], dtype=np.int8),
+            np.array([x.start for x in spans], dtype=np.int64),
+            np.array([x.end for x in spans], dtype=np.int64),
+        )
+
+
 _CACHE_FORMAT = 2
 
 

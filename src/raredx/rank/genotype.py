@@ -30,13 +30,15 @@ import numpy as np
 
 from raredx.genome import (
     PRIMARY_CONTIGS,
+    Assembly,
     GenomeEvidence,
     Impact,
     InheritanceMode,
-    bundled_gene_spans,
     disease_modes,
+    gene_span_arrays,
 )
 from raredx.genome.clinvar import ClinicalSignificance
+from raredx.kb import KnowledgeBase
 from raredx.rank.model import PhenotypeModel
 
 __all__ = [
@@ -222,13 +224,11 @@ def genotype_likelihood(
         in_kb = fits.genes < len(gene_class)
         gene_class[fits.genes[in_kb]] = np.where(cls >= 0, kind * n_classes + cls, -1)[in_kb]
         background = _background(gene_class, spans.bin, eligible, params, 2 * n_classes)
-        annotated = bool(np.isin(cls[cls >= 0], _ANNOTATED).any())
-        expressible = _ANNOTATED if annotated else _UNANNOTATED
-        prior = np.zeros(n_classes)
-        prior[list(expressible)] = spectrum[list(expressible)]
-        prior /= prior.sum()
+        # P(class | causal) given the variant's annotation state (each state sums to 1)
+        prior = spectrum
         pprior = np.zeros(n_classes)
-        pprior[list(expressible)] = pair_spectrum(expressible)
+        for state in (_ANNOTATED, _UNANNOTATED):
+            pprior[list(state)] = pair_spectrum(state)
         for j in np.flatnonzero(res.applicable).tolist():
             g, c = int(fits.genes[j]), int(cls[j])
             if g >= len(gene_class) or not eligible[g]:
@@ -342,7 +342,7 @@ def _row_classes(evidence: GenomeEvidence, rows: np.ndarray) -> np.ndarray:
     ) & (t.rows["clinvar_stars"][rows] >= evidence.config.clinvar_min_stars)
     splice = np.nan_to_num(t.rows["spliceai"][rows], nan=0.0) >= evidence.config.spliceai_min
     indel = np.fromiter(
-        (_is_indel(t.text.get(int(r))) for r in rows.tolist()), dtype=bool, count=len(rows)
+        (_is_indel(text) for text in t.text.get_many(rows.tolist())), dtype=bool, count=len(rows)
     )
     out = np.where(indel, VariantClass.INDEL, VariantClass.SNV).astype(np.int64)
     annotated_class = np.where(
@@ -396,17 +396,16 @@ def _gene_sizes(evidence: GenomeEvidence, bins: int) -> _GeneSizes:
 
 
 @cache
-def _sizes(kb: object, assembly: object, bins: int) -> _GeneSizes:
-    from raredx.kb import KnowledgeBase
-
-    assert isinstance(kb, KnowledgeBase)
+def _sizes(kb: KnowledgeBase, assembly: Assembly, bins: int) -> _GeneSizes:
     n = kb.n_genes
+    gene, contig, start, end = gene_span_arrays(assembly, kb)
     length = np.zeros(n, dtype=np.int64)
+    np.add.at(length, gene, end - start + 1)
+    klass = np.array(
+        [{"X": _X, "Y": _Y, "MT": _MT}.get(c, _AUTOSOMAL) for c in PRIMARY_CONTIGS], dtype=np.int64
+    )
     chrom = np.full(n, -1, dtype=np.int64)
-    klass = {c: _AUTOSOMAL for c in PRIMARY_CONTIGS} | {"X": _X, "Y": _Y, "MT": _MT}
-    for span in bundled_gene_spans(assembly, kb):  # type: ignore[arg-type]
-        length[span.gene] += span.end - span.start + 1
-        chrom[span.gene] = klass.get(span.chrom, -1)
+    chrom[gene] = klass[contig]
     has = (length > 0) & (chrom >= 0)
     size_bin = np.full(n, -1, dtype=np.int64)
     for c in (_AUTOSOMAL, _X, _Y, _MT):

@@ -1,0 +1,130 @@
+"""Value objects of lab input and its phenotype: results as read, and the terms they give."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+__all__ = [
+    "Comparator",
+    "IntervalOrigin",
+    "LabEvidence",
+    "LabPhenotype",
+    "LabResult",
+    "Outcome",
+    "SetAsideResult",
+]
+
+Comparator = Literal["<", "<=", ">", ">="]
+
+
+class Outcome(StrEnum):
+    """Interpretation of one result, in LOINC2HPO's vocabulary."""
+
+    LOW = "L"
+    NORMAL = "N"
+    HIGH = "H"
+    POSITIVE = "POS"
+    NEGATIVE = "NEG"
+
+
+class IntervalOrigin(StrEnum):
+    """What the outcome was decided from: a qualitative result (POS/NEG), the file's flag, its
+    range, or a shipped limit."""
+
+    RESULT = "result in file"
+    FLAG = "flag in file"
+    RANGE = "range in file"
+    SHIPPED = "shipped"
+
+
+@dataclass(frozen=True, slots=True)
+class LabResult:
+    """One result as read from a file: row of a table or FHIR Observation.
+
+    `where` names the row or entry ("row 3", "entry 2 (Observation/hb1)"). `loinc` is the
+    code (given or resolved from the name). A numeric result has `value` (finite) in `unit`,
+    possibly bounded by `comparator` ("<0.5"); an ordinal one has `outcome` (POS/NEG) instead.
+    `ref_low`/`ref_high` are the file's own reference range in `unit`; `flag` its H/L/N/POS/NEG.
+    """
+
+    where: str
+    test: str
+    loinc: str
+    value: float | None = None
+    unit: str = ""
+    comparator: Comparator | None = None
+    outcome: Outcome | None = None
+    ref_low: float | None = None
+    ref_high: float | None = None
+    flag: Outcome | None = None
+    date: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.value is not None and not math.isfinite(self.value):
+            raise ValueError(f"{self.where}: value must be finite")
+        if self.value is None and self.outcome is None:
+            raise ValueError(f"{self.where}: a result needs a value or an outcome")
+
+    @property
+    def shown_value(self) -> str:
+        """The value as displayed: "<0.5", "6.8" or "POS"."""
+        if self.value is None:
+            return str(self.outcome.value) if self.outcome else ""
+        return f"{self.comparator or ''}{self.value:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class LabEvidence:
+    """One HPO term derived from one result, with everything behind it.
+
+    `value` is the result converted to `unit`, the unit of `interval` (the file's own unit
+    when the file gave the range or flag). `excluded` marks a term ruled out by a normal
+    (or negative) result. `source` is the interval's citation, or what the file gave.
+    """
+
+    where: str
+    loinc: str
+    test: str
+    given: str
+    value: str
+    unit: str
+    interval: str
+    origin: IntervalOrigin
+    source: str
+    outcome: Outcome
+    hpo_id: str
+    hpo_label: str
+    excluded: bool
+    date: str | None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SetAsideResult:
+    """A result that gave no term, and why (no LOINC2HPO annotation, no term for a low value,
+    within a threshold that does not rule anything out...)."""
+
+    where: str
+    loinc: str
+    test: str
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LabPhenotype:
+    """Terms derived from lab results.
+
+    `observed_ids` holds every term an abnormal result showed; `excluded_ids` the terms normal
+    results ruled out, minus any term that is observed or an ancestor of an observed term (a
+    later normal value does not undo an abnormal one: the clinician reviews both in
+    `evidence`).
+    """
+
+    evidence: tuple[LabEvidence, ...]
+    set_aside: tuple[SetAsideResult, ...]
+    observed_ids: tuple[str, ...]
+    excluded_ids: tuple[str, ...]
