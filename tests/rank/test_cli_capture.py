@@ -59,3 +59,32 @@ def test_note_without_findings_is_a_clear_error(real_kb: KnowledgeBase, tmp_path
     assert result.exit_code == 2
     both = runner.invoke(app, ["diagnose", str(empty), "--note", str(empty)])
     assert both.exit_code == 2 and "not both" in both.stderr
+
+
+LABS = Path(__file__).resolve().parents[1] / "labs" / "data"
+
+
+def test_labs_and_note_feed_the_diagnosis(real_kb: KnowledgeBase, tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("Pallor and jaundice since last week. No splenomegaly.", encoding="utf-8")
+    args = ["diagnose", "--note", str(note), "--labs", str(LABS / "aiha-3y.csv")]
+    result = runner.invoke(app, [*args, "--age", "3y", "--sex", "F", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    payload = orjson.loads(result.stdout)
+    observed = {t["id"] for t in payload["observed"]}
+    # from the labs: decreased hemoglobin, reticulocytosis, positive direct antiglobulin test
+    assert "HP:0001923" in observed  # Reticulocytosis
+    assert "HP:0001744" in {t["id"] for t in payload["excluded"]}  # no splenomegaly (note)
+    review = " ".join(result.stderr.split())
+    assert "lab results" in review
+    assert "Hemoglobin" in review
+    hemolytic = [d for d in payload["diseases"][:20] if "hemoly" in d["name"].lower()]
+    assert hemolytic, [d["name"] for d in payload["diseases"][:20]]
+
+
+def test_bad_lab_file_is_a_clear_error(real_kb: KnowledgeBase, tmp_path: Path) -> None:
+    bad = tmp_path / "labs.csv"
+    bad.write_text("test,value,unit\nHemoglobin,68,g/dL\n", encoding="utf-8")
+    result = runner.invoke(app, ["diagnose", "--labs", str(bad), "--age", "3y"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "680 g/L" in " ".join(result.stderr.split())

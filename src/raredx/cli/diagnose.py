@@ -27,6 +27,7 @@ from raredx._files import atomic_file
 from raredx.case import Case, read_cases
 from raredx.case.phenopacket import CASE_FILE_SUFFIXES
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, out_console, print_json
+from raredx.cli.labs import derive_lab_terms
 from raredx.diagnosis import diagnose as run_diagnosis
 from raredx.errors import InputError, RaredxError
 from raredx.genome import (
@@ -334,6 +335,13 @@ def diagnose(
         dir_okay=False,
         allow_dash=True,
     ),
+    labs: Path | None = typer.Option(
+        None,
+        "--labs",
+        help="Lab results (CSV/TSV or FHIR R4 Observation/Bundle): abnormal results add HPO "
+        "terms, normal ones exclude them (see `raredx phenotype labs`); listed for review.",
+        dir_okay=False,
+    ),
     age: str | None = typer.Option(
         None,
         "--age",
@@ -398,12 +406,13 @@ def diagnose(
     is unusable or when any case of a batch failed (the others are still ranked).
     """
     with exit_on_error():
-        typed = hpo is not None or note is not None
+        typed = hpo is not None or note is not None or labs is not None
         if cases and typed:
-            raise InputError("give phenopacket files or --hpo/--note, not both")
+            raise InputError("give phenopacket files or --hpo/--note/--labs, not both")
         if not cases and not typed:
             raise InputError(
-                "nothing to diagnose", ["give --hpo TERMS, --note FILE or phenopacket files"]
+                "nothing to diagnose",
+                ["give --hpo TERMS, --note FILE, --labs FILE or phenopacket files"],
             )
         if cases and not_hpo is not None:
             raise InputError("--not-hpo goes with --hpo; phenopackets carry their excluded terms")
@@ -416,7 +425,7 @@ def diagnose(
         kb = load_kb(kb_version)
         genome = GenomeInput(vcf, ped, assembly, clinvar, frequency, not no_vcf)
         if typed:
-            observed, excluded = _typed_terms(kb, hpo or "", not_hpo or "", note)
+            observed, excluded = _typed_terms(kb, hpo or "", not_hpo or "", note, labs, age, sex)
             _single(kb, observed, excluded, age, sex, onset, top, fmt, out, genome)
             return
         failed = _batch(kb, cases or [], age, sex, onset, top, fmt, out, lenient, genome)
@@ -488,10 +497,16 @@ def _emit(result: Diagnosis, top: int, fmt: OutputFormat) -> None:
 
 
 def _typed_terms(
-    kb: KnowledgeBase, hpo: str, not_hpo: str, note: Path | None
+    kb: KnowledgeBase,
+    hpo: str,
+    not_hpo: str,
+    note: Path | None,
+    labs: Path | None,
+    age: str | None,
+    sex: str | None,
 ) -> tuple[list[str], list[str]]:
-    """Observed and excluded terms from --hpo/--not-hpo and the note, the note's listed on
-    stderr for review. A term typed as observed wins over the note's negation of it or of an
+    """Observed and excluded terms from --hpo/--not-hpo, the note and the lab results (those
+    two listed on stderr for review). An observed term wins over an exclusion of it or of an
     ancestor (a patient with a term has its ancestors)."""
     observed: list[str] = []
     excluded: list[str] = []
@@ -502,28 +517,46 @@ def _typed_terms(
             err_console.print(Text.assemble(("note: ", "yellow"), line), highlight=False)
     elif not_hpo:
         excluded = list(parse_terms(kb, not_hpo).ids)
-    if note is None:
-        return observed, excluded
-    text = decode_note(sys.stdin.buffer.read(), "stdin") if str(note) == "-" else read_note(note)
-    found = extract_phenotype(kb, text)
-    rows = []
-    for t in found.terms:
-        snippet = " / ".join(text[a:b] for a, b in t.spans[:2])
-        rows.append((t.id, t.label, str(t.status), snippet))
-    implied = {int(a) for tid in (*observed, *found.present_ids) for a in _ancestors(kb, tid)}
-    kept_excluded = []
-    for tid in found.excluded_ids:
+    derived_present: list[str] = []
+    derived_excluded: list[str] = []
+    if note is not None:
+        text = (
+            decode_note(sys.stdin.buffer.read(), "stdin") if str(note) == "-" else read_note(note)
+        )
+        found = extract_phenotype(kb, text)
+        rows = [
+            (t.id, t.label, str(t.status), " / ".join(text[x:y] for x, y in t.spans[:2]))
+            for t in found.terms
+        ]
+        title = f"Findings read from {note} (review them; the negated ones count as excluded)"
+        _print_review(title, rows)
+        derived_present += found.present_ids
+        derived_excluded += found.excluded_ids
+    if labs is not None:
+        lab_observed, lab_excluded, lab_table = derive_lab_terms(labs, kb, age, sex)
+        rows = [
+            (
+                str(r["hpo_id"]),
+                str(r["hpo_label"]),
+                "excluded" if r["excluded"] == "yes" else "present",
+                f"{r['test']} {r['given']} ({r['outcome']}; {r['interval']}, {r['interval_from']})",
+            )
+            for r in lab_table
+        ]
+        _print_review(f"Terms from the lab results in {labs} (review them)", rows)
+        derived_present += lab_observed
+        derived_excluded += lab_excluded
+    observed += [t for t in dict.fromkeys(derived_present) if t not in observed]
+    implied = {a for tid in observed for a in _ancestors(kb, tid)}
+    for tid in dict.fromkeys(derived_excluded):
         term = kb.lookup_term(tid)
-        if tid in excluded or (term is not None and term.index in implied):
-            continue
-        kept_excluded.append(tid)
-    _print_review(
-        f"Findings read from {note} (review them; the negated ones count as excluded)", rows
-    )
-    observed += [t for t in found.present_ids if t not in observed]
-    excluded += kept_excluded
+        if tid not in excluded and (term is None or term.index not in implied):
+            excluded.append(tid)
     if not observed:
-        raise InputError(f"{note}: no present finding recognised (and none given with --hpo)")
+        raise InputError(
+            "no present finding",
+            ["none given with --hpo, recognised in the note or derived from the lab results"],
+        )
     return observed, excluded
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, print_json, print_rows
+from raredx.cli.labs import labs
 from raredx.errors import InputError
 from raredx.kb import load_kb
 from raredx.phenotype import (
@@ -139,3 +140,6 @@ def extract(
     print_rows(rows, columns, fmt, title=title)
     if not ex.terms:
         err_console.print("no HPO term found", markup=False, highlight=False)
+
+
+app.command("labs")(labs)
