@@ -15,21 +15,27 @@ __all__ = ["atomic_directory", "atomic_file"]
 
 @overload
 def atomic_file(
-    path: Path, *, binary: Literal[False] = False
+    path: Path, *, binary: Literal[False] = False, durable: bool = True
 ) -> AbstractContextManager[IO[str]]: ...
 @overload
-def atomic_file(path: Path, *, binary: Literal[True]) -> AbstractContextManager[IO[bytes]]: ...
+def atomic_file(
+    path: Path, *, binary: Literal[True], durable: bool = True
+) -> AbstractContextManager[IO[bytes]]: ...
 
 
-def atomic_file(path: Path, *, binary: bool = False) -> AbstractContextManager[IO[Any]]:
-    """A context manager writing `path` atomically (text unless `binary`)."""
-    return _atomic_file(path, binary)
+def atomic_file(
+    path: Path, *, binary: bool = False, durable: bool = True
+) -> AbstractContextManager[IO[Any]]:
+    """A context manager writing `path` atomically (text unless `binary`). `durable=False`
+    skips the fsync: still never half-written, but a power cut may lose the latest version
+    (for results that can be recomputed, written by the thousand)."""
+    return _atomic_file(path, binary, durable)
 
 
 @contextmanager
-def _atomic_file(path: Path, binary: bool) -> Iterator[IO[Any]]:
-    """Yield a handle on a temporary file beside `path`; on success it is flushed, synced and
-    renamed over `path`; on any error it is removed and `path` is untouched."""
+def _atomic_file(path: Path, binary: bool, durable: bool) -> Iterator[IO[Any]]:
+    """Yield a handle on a temporary file beside `path`; on success it is flushed, synced (if
+    `durable`) and renamed over `path`; on any error it is removed and `path` is untouched."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         mode = "wb" if binary else "w"
@@ -37,7 +43,8 @@ def _atomic_file(path: Path, binary: bool) -> Iterator[IO[Any]]:
         with os.fdopen(fd, mode, encoding=encoding, newline=None if binary else "") as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
