@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal, overload
 
-__all__ = ["atomic_directory", "atomic_file"]
+__all__ = ["atomic_directory", "atomic_file", "read_bounded"]
 
 
 @overload
@@ -69,3 +69,20 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def read_bounded(path: str | Path, limit: int, what: str) -> bytes:
+    """At most `limit` + 1 bytes of the file (so the caller can tell it is too big);
+    InputError (naming `what` the file should be) for a folder, a missing or unreadable file."""
+    from raredx.errors import InputError
+
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise InputError(f"{p} is a directory, not {what}")
+        with p.open("rb") as handle:
+            return handle.read(limit + 1)
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read", [exc.strerror or str(exc)]) from None

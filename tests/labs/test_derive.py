@@ -183,7 +183,7 @@ def test_thresholds_convert_units(real_kb: KnowledgeBase) -> None:
 
 
 def test_missing_intervals_are_one_error_naming_every_row(real_kb: KnowledgeBase) -> None:
-    text = "test,value,unit\nCRP,45,mg/L\nIgG,3.1,g/L\nHb,120,g/L\nSodium-like,1,g/L\n"
+    text = "test,value,unit\nCRP,45,mg/L\nMCV,70,fL\nHb,120,g/L\nSodium-like,1,g/L\n"
     with pytest.raises(InputError) as info:
         _labs(real_kb, text.replace("Sodium-like,1,g/L\n", ""), 3.0)
     problems = info.value.problems

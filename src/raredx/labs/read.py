@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import orjson
 
+from raredx._files import read_bounded
 from raredx.errors import InputError
 from raredx.labs.catalog import LOINC_PATTERN, lab_tests, normalize_name, resolve_test
 from raredx.labs.model import Comparator, LabResult, Outcome
@@ -96,17 +97,8 @@ def read_labs(path: str | Path) -> tuple[LabResult, ...]:
     Raises InputError naming every bad row or entry; the file must be UTF-8 and at most
     MAX_LAB_BYTES.
     """
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise InputError(f"{p} is a directory, not a lab file")
-        with p.open("rb") as handle:
-            data = handle.read(MAX_LAB_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read", [exc.strerror or str(exc)]) from None
-    return parse_labs(_decode(data, str(p)), source=str(p))
+    data = read_bounded(path, MAX_LAB_BYTES, "a lab file")
+    return parse_labs(_decode(data, str(path)), source=str(path))
 
 
 def parse_labs(text: str, *, source: str = "lab input") -> tuple[LabResult, ...]:

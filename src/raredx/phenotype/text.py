@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, get_args
 
+from raredx._files import read_bounded
 from raredx.errors import InputError
 from raredx.kb import KnowledgeBase
 from raredx.phenotype._context import MentionStatus, statuses
@@ -195,17 +196,7 @@ def decode_note(data: bytes, source: str = "input") -> str:
 
 def read_note(path: str | Path) -> str:
     """The text of a note file (UTF-8); InputError if missing, unreadable, binary or too big."""
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise InputError(f"{p} is a directory, not a text file")
-        with p.open("rb") as handle:
-            data = handle.read(MAX_NOTE_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read", [exc.strerror or str(exc)]) from None
-    return decode_note(data, str(p))
+    return decode_note(read_bounded(path, MAX_NOTE_BYTES, "a text file"), str(path))
 
 
 # ---------------------------------------------------------------------------- matching
