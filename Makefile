@@ -26,6 +26,8 @@ demo: $(STAMP)
 	$(BIN)/raredx hpo search "anémie hémolytique" --limit 5
 	$(BIN)/raredx case show examples/alps-fas.phenopacket.json
 	$(BIN)/raredx diagnose examples/alps-fas.phenopacket.json --top 5
+	$(BIN)/raredx phenotype labs examples/aiha-3y.labs.csv --age 3y --sex F
+	$(BIN)/raredx diagnose --note examples/aiha-3y.note-fr.txt --labs examples/aiha-3y.labs.csv --age 3y --sex F --top 5
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
