@@ -202,3 +202,24 @@ def test_cli_explain_gene(exome: Path, real_kb: KnowledgeBase) -> None:
     assert "genotype evidence per mode" in flat and "variants the proband carries" in flat
     bad = runner.invoke(app, ["explain", "--gene", "NOTAGENE1", "--hpo", CRANIOSYNOSTOSIS])
     assert bad.exit_code == 2 and "NOTAGENE1" in bad.stderr
+
+
+def test_cli_explain_gene_from_a_phenopacket_naming_its_vcf(
+    exome: Path, real_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    packet = {
+        "id": "pfeiffer",
+        "subject": {"id": "manuel", "sex": "MALE"},
+        "phenotypicFeatures": [{"type": {"id": t.strip()}} for t in CRANIOSYNOSTOSIS.split(";")],
+        "files": [{"uri": str(exome), "fileAttributes": {"genomeAssembly": "GRCh37"}}],
+        "metaData": {"created": "2026-11-22T00:00:00Z", "phenopacketSchemaVersion": "2.0"},
+    }
+    case = tmp_path / "case.json"
+    case.write_bytes(orjson.dumps(packet))
+    result = runner.invoke(app, ["explain", "--gene", "FGFR2", str(case), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    payload = orjson.loads(result.stdout)
+    assert payload["rank"] == 1 and payload["vcf"]["fits"]
+    assert {m["mode"] for m in payload["genotype"]} >= {"AD", "AR"}
+    both = runner.invoke(app, ["explain", "--gene", "FGFR2", str(case), "--hpo", "HP:0000244"])
+    assert both.exit_code == 2 and "one phenopacket or --hpo" in both.stderr
