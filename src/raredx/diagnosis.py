@@ -19,6 +19,8 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from raredx.case import (
     Case,
     PhenotypeObservation,
@@ -30,7 +32,12 @@ from raredx.errors import InputError
 from raredx.genome import GenomeEvidence
 from raredx.kb import KnowledgeBase, load_kb
 from raredx.phenotype import ResolvedTerm, parse_observed_and_excluded
-from raredx.rank.explain import candidate_genes, explain_candidates, suggest_findings
+from raredx.rank.explain import (
+    candidate_genes,
+    do_not_miss,
+    explain_candidates,
+    suggest_findings,
+)
 from raredx.rank.genotype import (
     GenotypeLikelihood,
     GenotypeParameters,
@@ -41,10 +48,12 @@ from raredx.rank.genotype import (
 from raredx.rank.model import PatientQuery, PhenotypeModel, phenotype_model
 from raredx.rank.model import Sex as QuerySex
 from raredx.rank.parameters import ONSET_CLASSES, ONSET_EDGES_YEARS, RankParameters
-from raredx.rank.result import Diagnosis, GenomeSummary, GenotypeSupport
+from raredx.rank.result import CandidateDisease, Diagnosis, GenomeSummary, GenotypeSupport
+from raredx.treat import TreatmentIndex, treatment_index
 
 __all__ = [
     "DEFAULT_PARAMETERS",
+    "DO_NOT_MISS_THRESHOLD",
     "PreparedPatient",
     "diagnose",
     "genome_summary",
@@ -53,6 +62,10 @@ __all__ = [
     "parse_sex",
     "prepare_patient",
 ]
+
+DO_NOT_MISS_THRESHOLD = 0.02
+"""Posterior (0-1) from which a treatable disease is listed as "do not miss" (2%: a chance
+worth a targeted test when a treatment exists)."""
 
 DEFAULT_PARAMETERS = RankParameters()
 """The parameters `diagnose` uses unless given others (see `RankParameters`)."""
@@ -326,6 +339,8 @@ def diagnose(
     lenient: bool = False,
     genome: GenomeEvidence | None = None,
     genotype_parameters: GenotypeParameters | None = None,
+    treatments: bool = True,
+    do_not_miss_threshold: float = DO_NOT_MISS_THRESHOLD,
 ) -> Diagnosis:
     """Rank every disease (and gene) of the knowledge base for one patient.
 
@@ -342,6 +357,9 @@ def diagnose(
     `evidence_from_case`): every gene-disease pair then also carries the genotype's likelihood
     ratio (`raredx.rank.genotype`). Its ratios are computed once per evidence object, so
     re-ranking after a phenotype change costs milliseconds.
+    `treatments`: attach each candidate's treatments (`raredx.treat`, strongest evidence first)
+    and list as "do not miss" the treatable diseases with a posterior of at least
+    `do_not_miss_threshold` (0-1) that are not ranked first.
 
     Raises InputError (listing every problem) for unknown or malformed terms, contradictory
     observed and excluded terms, no observed phenotypic abnormality, or a bad age/sex/onset.
@@ -379,9 +397,19 @@ def diagnose(
         for t in (*patient.observed, *patient.excluded)
         if model.phenotype_mask[t.index] and t.index not in kept
     )
+    index = treatment_index(kb) if treatments else None
+    treatments_of = None if index is None else (lambda g: index.treatments_for_groups((g,)))
+    missable: tuple[CandidateDisease, ...] = ()
+    if index is not None and treatments_of is not None:
+        treatable = _treatable_groups(model, index)
+        missable = do_not_miss(
+            model, scores, params, treatable, do_not_miss_threshold, treatments_of
+        )
     return Diagnosis(
         case_id=patient.case_id,
-        diseases=explain_candidates(model, scores, params, top, with_evidence=explain),
+        diseases=explain_candidates(
+            model, scores, params, top, with_evidence=explain, treatments=treatments_of
+        ),
         genes=candidate_genes(
             model,
             scores,
@@ -398,7 +426,22 @@ def diagnose(
         parameters=params,
         kb_estimates=model.estimates,
         genome=None if genome is None else genome_summary(genome),
+        do_not_miss=missable,
     )
+
+
+_TREATABLE: weakref.WeakKeyDictionary[PhenotypeModel, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+def _treatable_groups(model: PhenotypeModel, index: TreatmentIndex) -> np.ndarray:
+    """Per disease group: has a curated treatment (any evidence level but MAxO's ungraded)."""
+    found = _TREATABLE.get(model)
+    if found is None:
+        per_disease = index.treatable_mask()
+        found = np.zeros(model.n_groups, dtype=bool)
+        np.logical_or.at(found, model.disease_group, per_disease)
+        _TREATABLE[model] = found
+    return found
 
 
 _GENOTYPE_CACHE: weakref.WeakKeyDictionary[GenomeEvidence, dict[object, GenotypeLikelihood]]

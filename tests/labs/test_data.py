@@ -45,17 +45,48 @@ def test_every_limit_cites_a_source_and_converts() -> None:
         assert annotations_for(row.loinc), f"{row.loinc} has limits but no LOINC2HPO mapping"
 
 
-def test_limits_never_overlap_for_one_test_side_and_sex() -> None:
-    rows = reference_limits()
+def test_reference_intervals_never_overlap_for_one_test_side_and_sex() -> None:
+    """Two reference-interval rows may not cover one child on one side; thresholds
+    (HLH-2004, WHO cut-offs) may sit anywhere, beside an interval or each other."""
+    rows = [r for r in reference_limits() if r.kind == "interval"]
     for i, a in enumerate(rows):
         for b in rows[i + 1 :]:
-            if a.loinc != b.loinc or (a.low is None) != (b.low is None):
+            if a.loinc != b.loinc:
+                continue
+            same_side = (a.low is not None and b.low is not None) or (
+                a.high is not None and b.high is not None
+            )
+            if not same_side:
                 continue
             if a.sex is not None and b.sex is not None and a.sex != b.sex:
                 continue
             a_end = a.age_max if a.age_max is not None else float("inf")
             b_end = b.age_max if b.age_max is not None else float("inf")
             assert a_end <= b.age_min or b_end <= a.age_min, (a, b)
+
+
+def test_every_limit_is_an_interval_or_a_labelled_threshold() -> None:
+    kinds = {r.kind for r in reference_limits()}
+    assert kinds == {"interval", "threshold"}
+    for row in reference_limits():
+        assert row.label
+        if row.kind == "interval":
+            assert row.rules_out and row.low is not None and row.high is not None, row
+    thresholds = [r for r in reference_limits() if r.kind == "threshold"]
+    assert {r.label for r in thresholds} == {
+        "HLH-2004 criterion",
+        "WHO 2011 anaemia cut-off",
+        "WHO 2020 iron-deficiency cut-off",
+    }
+
+
+def test_thresholds_may_sit_beside_intervals() -> None:
+    """The data this design exists for: HLH-2004 platelets and neutrophils, and WHO anaemia
+    cut-offs, cover the same children as CALIPER intervals."""
+    rows = reference_limits()
+    for code in ("777-3", "751-8", "718-7"):
+        kinds = {r.kind for r in rows if r.loinc == code and r.covers(8.0, "F")}
+        assert kinds == {"interval", "threshold"}, code
 
 
 def test_catalogue_names_are_unambiguous_within_a_dimension() -> None:

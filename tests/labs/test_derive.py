@@ -38,16 +38,21 @@ def test_aiha_in_a_three_year_old(real_kb: KnowledgeBase, lab_data: Path) -> Non
     assert (hb.value, hb.unit, hb.interval, hb.origin) == (
         "68",
         "g/L",
-        ">=110 g/L",
+        "99-134 g/L; WHO 2011 anaemia cut-off: L if <110 g/L",
         IntervalOrigin.SHIPPED,
     )
-    assert "WHO/NMH/NHD/MNM/11.1" in hb.source
+    caliper, who = hb.source.split(" | ")
+    assert caliper.startswith("Tahmasebi H") and "WHO/NMH/NHD/MNM/11.1" in who
+    assert hb.note == "meets the WHO 2011 anaemia cut-off (L if <110 g/L)"
     by_origin = {e.loinc: e.origin for e in p.evidence}
     assert by_origin["2532-0"] is IntervalOrigin.FLAG
     assert by_origin["60474-4"] is IntervalOrigin.RANGE
     assert by_origin["1007-4"] is IntervalOrigin.RESULT
-    (plt,) = p.set_aside
-    assert plt.loinc == "777-3" and "rules nothing out" in plt.reason
+    # platelets 250 x10^9/L at 3 years: within CALIPER 212-480, so thrombocytopenia is excluded
+    assert not p.set_aside
+    plt = next(e for e in p.evidence if e.loinc == "777-3")
+    assert (plt.outcome, plt.hpo_id, plt.excluded) == (Outcome.NORMAL, "HP:0011873", True)
+    assert "HP:0011873" in p.excluded_ids
 
 
 def test_scid_like_infant_from_fhir(real_kb: KnowledgeBase, lab_data: Path) -> None:
@@ -74,23 +79,26 @@ def test_alps_like_french_panel(real_kb: KnowledgeBase, lab_data: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("age", "hb", "expected"),
+    ("age", "hb", "expected", "only_low"),
     [
-        (0.01, "95", Outcome.LOW),  # neonate: HLH-2004 <100 g/L
-        (0.01, "105", None),  # neonate: above the threshold, no conclusion
-        (0.0767, "95", None),  # 28 days: the <90 g/L band starts
-        (0.3, "85", Outcome.LOW),
-        (0.5, "105", Outcome.LOW),  # WHO 6-59 months: <110
-        (4.99, "112", Outcome.NORMAL),
-        (5.0, "112", Outcome.LOW),  # WHO 5-11 years: <115
-        (11.99, "118", Outcome.NORMAL),
-        (12.0, "118", Outcome.LOW),  # WHO 12-14 years: <120
-        (14.0, "110", Outcome.LOW),
-        (16.0, "110", Outcome.LOW),  # teenager: far below any WHO cut-off
+        (0.01, "95", Outcome.LOW, False),  # neonate: HLH-2004 <100 g/L
+        (0.01, "105", None, False),  # neonate: above the threshold, no conclusion
+        (0.0767, "95", None, False),  # 28 days: the <90 g/L band starts
+        (0.3, "85", Outcome.LOW, False),
+        (0.5, "105", Outcome.LOW, False),  # WHO 6-59 months: <110
+        (0.99, "112", Outcome.NORMAL, True),  # WHO only: anaemia excluded, high side unknown
+        (1.0, "105", Outcome.LOW, False),  # CALIPER 99-134 g/L, but WHO <110 g/L is met
+        (3.99, "112", Outcome.NORMAL, False),  # CALIPER 1-<4 y 99-134 g/L: fully normal
+        (4.0, "112", Outcome.LOW, False),  # CALIPER 4-<14 y 114-141 g/L
+        (4.0, "142", Outcome.HIGH, False),
+        (11.99, "118", Outcome.NORMAL, False),
+        (12.0, "118", Outcome.LOW, False),  # within CALIPER, below WHO 12-14 years <120
+        (14.0, "110", Outcome.LOW, False),
+        (16.0, "110", Outcome.LOW, False),  # teenager: far below any limit
     ],
 )
 def test_hemoglobin_age_bands(
-    real_kb: KnowledgeBase, age: float, hb: str, expected: Outcome | None
+    real_kb: KnowledgeBase, age: float, hb: str, expected: Outcome | None, only_low: bool
 ) -> None:
     p = _one(real_kb, f"Hb,{hb},g/L", age, "F")
     if expected is None:
@@ -98,9 +106,14 @@ def test_hemoglobin_age_bands(
         return
     (e,) = p.evidence
     assert e.outcome is expected
-    if expected is Outcome.NORMAL:
+    if expected is Outcome.NORMAL and only_low:
         assert (e.hpo_id, e.excluded) == (ANEMIA, True)
         assert e.note == "only the lower limit is known"  # high Hb is not ruled out
+    elif expected is Outcome.NORMAL:
+        assert (e.hpo_id, e.excluded, e.note) == (HB_ABNORMAL, True, "")
+    elif expected is Outcome.HIGH:
+        increased = real_kb.lookup_term("HP:0020063")  # Increased hemoglobin concentration
+        assert increased is not None and (e.hpo_id, e.excluded) == (increased.term_id, False)
     else:
         assert (e.hpo_id, e.excluded) == (ANEMIA, False)
 
@@ -113,17 +126,22 @@ def test_a_neonates_hemoglobin_is_not_a_teenagers(real_kb: KnowledgeBase) -> Non
 
 
 def test_sex_is_needed_only_where_the_interval_depends_on_it(real_kb: KnowledgeBase) -> None:
-    assert _one(real_kb, "Hb,125,g/L", 16.0, "F").excluded_ids == (ANEMIA,)
+    # CALIPER 14-<21 years: F 113-149, M 129-165 g/L (WHO: F >=120, M >=130)
+    assert _one(real_kb, "Hb,125,g/L", 16.0, "F").excluded_ids == (HB_ABNORMAL,)
     assert _one(real_kb, "Hb,125,g/L", 16.0, "M").observed_ids == (ANEMIA,)
     with pytest.raises(InputError, match="--sex"):
         _one(real_kb, "Hb,125,g/L", 16.0)
-    assert _one(real_kb, "Hb,125,g/L", 10.0).excluded_ids == (ANEMIA,)
+    assert _one(real_kb, "Hb,125,g/L", 10.0).excluded_ids == (HB_ABNORMAL,)
 
 
 def test_age_is_needed_only_where_the_interval_depends_on_it(real_kb: KnowledgeBase) -> None:
     with pytest.raises(InputError, match="--age"):
         _one(real_kb, "Hb,125,g/L", None)
-    assert _one(real_kb, "Platelets,35,G/L", None).observed_ids == ("HP:0001873",)
+    assert _one(real_kb, "Fibrinogen,1.0,g/L", None).observed_ids == ("HP:0011900",)
+    # platelets have age-banded CALIPER intervals: the HLH-2004 threshold alone does not
+    # stand in for them when the age is unknown
+    with pytest.raises(InputError, match="--age"):
+        _one(real_kb, "Platelets,35,G/L", None)
 
 
 def test_file_range_and_flag_win_over_shipped_limits(real_kb: KnowledgeBase) -> None:
@@ -183,7 +201,7 @@ def test_thresholds_convert_units(real_kb: KnowledgeBase) -> None:
 
 
 def test_missing_intervals_are_one_error_naming_every_row(real_kb: KnowledgeBase) -> None:
-    text = "test,value,unit\nCRP,45,mg/L\nMCV,70,fL\nHb,120,g/L\nSodium-like,1,g/L\n"
+    text = "test,value,unit\nCRP,45,mg/L\nLDH,300,U/L\nHb,120,g/L\nSodium-like,1,g/L\n"
     with pytest.raises(InputError) as info:
         _labs(real_kb, text.replace("Sodium-like,1,g/L\n", ""), 3.0)
     problems = info.value.problems

@@ -52,6 +52,7 @@ def test_immunoglobulin_rows_are_the_tabulated_ones_and_cite_their_source() -> N
     for r in rows:
         assert r.test == IG_CODES[r.loinc]
         assert (r.sex, r.unit, r.rules_out, r.abnormal_at_limit) == (None, "g/L", True, False)
+        assert r.kind == "interval"
         assert r.source.startswith("Garcia-Prat M, Vila-Pijoan G, Martos Gutierrez S, et al.")
         assert "J Clin Lab Anal. 2018;32:e22420" in r.source
         assert "as tabulated in St. Boniface Hospital" in r.note

@@ -8,6 +8,7 @@ from raredx import __version__
 from raredx.cli import case, genome, hpo, kb, phenotype
 from raredx.cli.diagnose import diagnose
 from raredx.cli.explain import explain
+from raredx.cli.treat import treatments
 
 __all__ = ["app"]
 
@@ -38,6 +39,7 @@ def _root(
 
 app.command("diagnose")(diagnose)
 app.command("explain")(explain)
+app.command("treatments")(treatments)
 app.add_typer(kb.app, name="kb")
 app.add_typer(hpo.app, name="hpo")
 app.add_typer(phenotype.app, name="phenotype")

@@ -27,7 +27,7 @@ from raredx._files import atomic_file
 from raredx.case import Case, read_cases
 from raredx.case.phenopacket import CASE_FILE_SUFFIXES
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, out_console, print_json
-from raredx.cli.labs import derive_lab_terms
+from raredx.cli.labs import derive_lab_terms, short_source
 from raredx.diagnosis import diagnose as run_diagnosis
 from raredx.errors import InputError, RaredxError
 from raredx.genome import (
@@ -204,6 +204,7 @@ def _print_table(result: Diagnosis, source: str | None, top: int) -> None:
                 *([escape(_genotype_text(g.genotype))] if with_vcf else []),
             )
         out_console.print(genes)
+    _print_treatments(result, top)
     if result.next_findings:
         nxt = Table(title="What to check next", show_lines=False)
         for col in ("finding", "gain (bits)", "P(present)", "if present", "if absent"):
@@ -222,6 +223,40 @@ def _print_table(result: Diagnosis, source: str | None, top: int) -> None:
         "? unrelated, - excluded, NOT disease annotated not to show it.",
         style="dim",
     )
+
+
+def _print_treatments(result: Diagnosis, top: int) -> None:
+    """Treatments of the top candidates, then the treatable diseases not to miss."""
+    rows = [(d, t) for d in result.diseases[: min(top, 5)] for t in d.treatments[:3]]
+    if rows:
+        table = Table(title="Treatments of the top candidates (strongest evidence first)")
+        for col in ("#", "disease", "therapy", "evidence", "source"):
+            table.add_column(col, overflow="fold")
+        for d, t in rows:
+            table.add_row(
+                str(d.rank),
+                escape(d.name),
+                escape(
+                    t.therapy + (f" [{t.status.value}]" if t.status.value != "available" else "")
+                ),
+                escape(t.evidence_level.label),
+                escape("; ".join(short_source(c) for c in t.citations[:2])),
+            )
+        out_console.print(table)
+    if result.do_not_miss:
+        miss = Table(title="Do not miss: treatable diseases with a posterior of 2% or more")
+        for col in ("#", "disease", "name", "posterior", "treatments"):
+            miss.add_column(col, overflow="fold")
+        for d in result.do_not_miss:
+            therapies = ", ".join(dict.fromkeys(t.therapy for t in d.treatments[:4]))
+            miss.add_row(
+                str(d.rank),
+                escape(d.disease_id),
+                escape(d.name),
+                f"{d.posterior:.1%}",
+                escape(therapies),
+            )
+        out_console.print(miss)
 
 
 def _genotype_text(support: GenotypeSupport | None) -> str:

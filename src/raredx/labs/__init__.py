@@ -22,6 +22,7 @@ from raredx.labs.catalog import (
 )
 from raredx.labs.derive import labs_to_hpo, normalize_sex
 from raredx.labs.model import (
+    AppliedLimit,
     IntervalOrigin,
     LabEvidence,
     LabPhenotype,
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_LAB_BYTES",
     "MAX_RESULTS",
     "Annotation",
+    "AppliedLimit",
     "IntervalOrigin",
     "LabEvidence",
     "LabPhenotype",

@@ -24,6 +24,7 @@ __all__ = [
     "LOINC_PATTERN",
     "Annotation",
     "LabTest",
+    "LimitKind",
     "ReferenceLimit",
     "annotations_for",
     "lab_tests",
@@ -36,6 +37,7 @@ LOINC_PATTERN: Final = re.compile(r"^[0-9]{1,7}-[0-9]$")
 """A LOINC code: up to 7 digits, a dash and the check digit."""
 
 Scale = Literal["Qn", "Ord", "Nom"]
+LimitKind = Literal["interval", "threshold"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +70,14 @@ class ReferenceLimit:
 
     Ages in years, `age_min` inclusive, `age_max` exclusive (None: no upper age). `low`/`high`
     in `unit`; a value below `low` is L, above `high` is H, and equal to a limit is abnormal
-    only when `abnormal_at_limit`. `rules_out`: a value on the normal side of this limit
-    excludes the abnormality (reference interval, defining cut-off) rather than only failing
-    to show it (decision threshold). `sex` is "F", "M" or None for both.
+    only when `abnormal_at_limit`. `sex` is "F", "M" or None for both.
+
+    `kind` "interval": a reference interval of healthy children, which decides L/N/H (at most
+    one per test, age, sex and side). `kind` "threshold": a decision criterion or cut-off
+    (HLH-2004, WHO) that may sit beside an interval; crossing it makes that side abnormal and
+    is reported under `label`. `rules_out`: a value on the normal side of this limit excludes
+    the abnormality (always for an interval; for a defining cut-off when no interval covers
+    that side) rather than only failing to show it.
     """
 
     loinc: str
@@ -81,14 +88,22 @@ class ReferenceLimit:
     low: float | None
     high: float | None
     unit: str
+    kind: LimitKind
     rules_out: bool
     abnormal_at_limit: bool
+    label: str
     source: str
     note: str
 
     def __post_init__(self) -> None:
         if self.low is None and self.high is None:
             raise ValueError(f"{self.loinc}: a limit row needs a low or a high value")
+        if self.kind not in ("interval", "threshold"):
+            raise ValueError(f"{self.loinc}: kind must be interval or threshold")
+        if self.kind == "interval" and not self.rules_out:
+            raise ValueError(f"{self.loinc}: a reference interval rules out its abnormality")
+        if not self.label.strip():
+            raise ValueError(f"{self.loinc}: every limit has a label")
         if self.age_max is not None and self.age_max <= self.age_min:
             raise ValueError(f"{self.loinc}: age_max must exceed age_min")
         if not self.source.strip():
@@ -228,8 +243,10 @@ def reference_limits() -> tuple[ReferenceLimit, ...]:
                 low=_opt_float(row["low"]),
                 high=_opt_float(row["high"]),
                 unit=row["unit"],
+                kind=row["kind"],  # type: ignore[arg-type]
                 rules_out=_yes(row["rules_out"]),
                 abnormal_at_limit=_yes(row["abnormal_at_limit"]),
+                label=row["label"],
                 source=row["source"],
                 note=row["note"],
             )

@@ -19,6 +19,7 @@ from raredx.errors import InputError
 from raredx.kb import KnowledgeBase
 from raredx.labs.catalog import ReferenceLimit, annotations_for, lab_tests, reference_limits
 from raredx.labs.model import (
+    AppliedLimit,
     IntervalOrigin,
     LabEvidence,
     LabPhenotype,
@@ -33,13 +34,14 @@ __all__ = ["labs_to_hpo", "normalize_sex"]
 Sex = Literal["F", "M"]
 Side = Literal["low", "high"]
 Status = Literal["abnormal", "normal", "unknown"]
+Kind = Literal["interval", "threshold"]
 _ROOTS: Final = frozenset({"HP:0000001", "HP:0000118"})
 _MAX_PROBLEMS: Final = 50
 
 
 @dataclass(frozen=True, slots=True)
 class _Limit:
-    """One side of the interval a value is judged against, in `unit`."""
+    """One side of one limit a value is judged against, in `unit`."""
 
     side: Side
     value: float
@@ -47,6 +49,8 @@ class _Limit:
     rules_out: bool
     abnormal_at_limit: bool
     source: str
+    kind: Kind = "interval"
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,7 @@ class _Judgement:
     origin: IntervalOrigin
     source: str
     note: str
+    limits: tuple[AppliedLimit, ...] = ()
 
 
 def normalize_sex(sex: str | None) -> Sex | None:
@@ -147,11 +152,14 @@ def _judge(
             "",
         )
     limits: list[_Limit] = []
-    origin, source = IntervalOrigin.RANGE, "range given in the file"
+    origin = IntervalOrigin.RANGE
+    source = _FILE_RANGE
     if result.ref_low is not None:
-        limits.append(_Limit("low", result.ref_low, result.unit, True, False, source))
+        limits.append(_Limit("low", result.ref_low, result.unit, True, False, source, label=source))
     if result.ref_high is not None:
-        limits.append(_Limit("high", result.ref_high, result.unit, True, False, source))
+        limits.append(
+            _Limit("high", result.ref_high, result.unit, True, False, source, label=source)
+        )
     value, unit = result.value, result.unit
     if not limits:
         found = _shipped(result, age, sex, problems)
@@ -160,8 +168,10 @@ def _judge(
         limits, value = found
         unit = limits[0].unit
         origin = IntervalOrigin.SHIPPED
-        source = " | ".join(dict.fromkeys(lim.source for lim in limits))
-    return _against(result, value, unit, limits, origin, source)
+    return _against(result, value, unit, limits, origin)
+
+
+_FILE_RANGE: Final = "range given in the file"
 
 
 def _against(
@@ -170,24 +180,92 @@ def _against(
     unit: str,
     limits: Sequence[_Limit],
     origin: IntervalOrigin,
-    source: str,
 ) -> _Judgement | str:
+    """Judge a value against every limit: reference intervals and decision thresholds.
+
+    A side is abnormal when the value is beyond its interval limit or beyond any threshold of
+    that side. It is ruled out when the value is within every limit of that side and one of
+    them rules the abnormality out (an interval, or a defining cut-off such as WHO anaemia).
+    Each threshold crossed is stated in the note ("meets the HLH-2004 criterion ...").
+    """
     shown = f"{result.comparator or ''}{value:.4g}"
-    interval = _interval_text(limits)
-    statuses = {lim.side: (_status(value, result.comparator, lim), lim) for lim in limits}
-    for name, outcome in (("low", Outcome.LOW), ("high", Outcome.HIGH)):
-        if name in statuses and statuses[name][0] == "abnormal":
-            return _Judgement(outcome, None, shown, unit, interval, origin, source, "")
-    ruled_out = [s for s, (status, lim) in statuses.items() if status == "normal" and lim.rules_out]
+    ordered = _display_order(limits)
+    interval = _interval_text(ordered)
+    source = " | ".join(dict.fromkeys(lim.source for lim in ordered))
+    statuses = [(_status(value, result.comparator, lim), lim) for lim in ordered]
+    applied = tuple(_applied(lim, status) for status, lim in statuses)
+    side_state: dict[Side, str] = {}
+    for side in ("low", "high"):
+        on_side = [(status, lim) for status, lim in statuses if lim.side == side]
+        if not on_side:
+            continue
+        if any(status == "abnormal" for status, _ in on_side):
+            side_state[side] = "abnormal"
+        elif any(status == "unknown" for status, _ in on_side):
+            side_state[side] = "unknown"
+        elif any(lim.rules_out for _, lim in on_side):
+            side_state[side] = "ruled out"
+        else:
+            side_state[side] = "not beyond"
+
+    def judged(outcome: Outcome, partial: Side | None, note: str) -> _Judgement:
+        return _Judgement(outcome, partial, shown, unit, interval, origin, source, note, applied)
+
+    sides: tuple[tuple[Side, Outcome], ...] = (("low", Outcome.LOW), ("high", Outcome.HIGH))
+    for name, outcome in sides:
+        if side_state.get(name) == "abnormal":
+            return judged(outcome, None, _criteria_note(statuses, name))
+    ruled_out = [s for s, state in side_state.items() if state == "ruled out"]
     if len(ruled_out) == 2:
-        return _Judgement(Outcome.NORMAL, None, shown, unit, interval, origin, source, "")
+        return judged(Outcome.NORMAL, None, "")
     if len(ruled_out) == 1:
         only: Side = "low" if ruled_out[0] == "low" else "high"
         note = f"only the {'lower' if only == 'low' else 'upper'} limit is known"
-        return _Judgement(Outcome.NORMAL, only, shown, unit, interval, origin, source, note)
-    if any(status == "unknown" for status, _ in statuses.values()):
+        return judged(Outcome.NORMAL, only, note)
+    if "unknown" in side_state.values():
         return f"{shown} {unit} cannot be placed against {interval}"
     return f"{shown} {unit} is not beyond the threshold ({interval}), which rules nothing out"
+
+
+def _criteria_note(statuses: Sequence[tuple[Status, _Limit]], side: Side) -> str:
+    """What the decision thresholds of the abnormal side say, as a clinician reads them:
+    "meets the HLH-2004 criterion (L if <100 10^9/L)", or "does not meet ..." when only the
+    reference interval calls the value abnormal; and says so when the reference interval
+    alone would have called the value normal."""
+    parts = []
+    interval_normal = False
+    for status, lim in statuses:
+        if lim.side != side:
+            continue
+        if lim.kind == "threshold":
+            verb = {"abnormal": "meets", "normal": "does not meet", "unknown": "may meet"}[status]
+            parts.append(f"{verb} the {lim.label} ({_applied(lim, status).text})")
+        elif status != "abnormal":
+            interval_normal = True
+    if interval_normal and parts:
+        parts.append("within the reference interval: abnormal by the criterion only")
+    return "; ".join(parts)
+
+
+_APPLIED_STATUS: Final[dict[Status, Literal["beyond", "within", "unplaceable"]]] = {
+    "abnormal": "beyond",
+    "normal": "within",
+    "unknown": "unplaceable",
+}
+
+
+def _applied(limit: _Limit, status: Status) -> AppliedLimit:
+    return AppliedLimit(
+        kind=limit.kind,
+        label=limit.label,
+        side=limit.side,
+        value=limit.value,
+        unit=limit.unit,
+        abnormal_at_limit=limit.abnormal_at_limit,
+        rules_out=limit.rules_out,
+        status=_APPLIED_STATUS[status],
+        source=limit.source,
+    )
 
 
 def _status(value: float, comparator: str | None, limit: _Limit) -> Status:
@@ -214,7 +292,8 @@ def _status(value: float, comparator: str | None, limit: _Limit) -> Status:
 def _shipped(
     result: LabResult, age: float | None, sex: Sex | None, problems: list[str]
 ) -> tuple[list[_Limit], float] | None:
-    """The shipped limits for this result's test, age and sex, and the value in their unit."""
+    """The shipped limits for this result's test, age and sex (reference interval and
+    thresholds, all in the unit of the first), and the value in that unit."""
     rows = [r for r in reference_limits() if r.loinc == result.loinc]
     test = lab_tests().get(result.loinc)
     tag = f"{result.where} ({result.test} {result.shown_value} {result.unit})".replace(" )", ")")
@@ -226,14 +305,20 @@ def _shipped(
     if not matching:
         problems.append(f"{tag}: {_why_no_row(rows, age, sex)}; {need}")
         return None
-    limits = _limits_of(matching)
+    intervals = [r for r in rows if r.kind == "interval"]
+    if intervals and not any(r.kind == "interval" for r in matching):
+        # a threshold alone must not stand in for an interval that age or sex would select
+        hidden = age is None or (
+            sex is None and any(r.covers(age, "F") or r.covers(age, "M") for r in intervals)
+        )
+        if hidden:
+            problems.append(f"{tag}: {_why_no_row(intervals, age, sex)}; {need}")
+            return None
+    unit = matching[0].unit
     try:
+        limits = _limits_of(matching, unit, test.dimension, test.molar_mass)
         value = convert(
-            result.value or 0.0,
-            result.unit,
-            limits[0].unit,
-            test.dimension,
-            molar_mass=test.molar_mass,
+            result.value or 0.0, result.unit, unit, test.dimension, molar_mass=test.molar_mass
         )
     except UnitError as exc:
         problems.append(f"{tag}: {exc}")
@@ -249,17 +334,42 @@ def _why_no_row(rows: Sequence[ReferenceLimit], age: float | None, sex: Sex | No
     return f"raredx ships no interval for this test at {age:.3g} years"
 
 
-def _limits_of(rows: Sequence[ReferenceLimit]) -> list[_Limit]:
+def _limits_of(
+    rows: Sequence[ReferenceLimit], unit: str, dimension: str, molar_mass: float | None
+) -> list[_Limit]:
+    """Every side of every row, converted to `unit`: the first interval row of each side (the
+    shipped data has at most one) and every threshold."""
     limits: list[_Limit] = []
     for side in ("low", "high"):
+        has_interval = False
         for row in rows:
             bound = row.low if side == "low" else row.high
-            if bound is not None:
-                limits.append(
-                    _Limit(side, bound, row.unit, row.rules_out, row.abnormal_at_limit, row.source)
+            if bound is None or (row.kind == "interval" and has_interval):
+                continue
+            has_interval = has_interval or row.kind == "interval"
+            if row.unit != unit:
+                bound = convert(bound, row.unit, unit, dimension, molar_mass=molar_mass)
+            limits.append(
+                _Limit(
+                    side,
+                    bound,
+                    unit,
+                    row.rules_out,
+                    row.abnormal_at_limit,
+                    row.source,
+                    row.kind,
+                    row.label,
                 )
-                break
+            )
     return limits
+
+
+def _display_order(limits: Sequence[_Limit]) -> list[_Limit]:
+    """Interval limits first (low, high), then thresholds (low, high)."""
+    order = {("interval", "low"): 0, ("interval", "high"): 1}
+    return sorted(
+        limits, key=lambda lim: order.get((lim.kind, lim.side), 2 if lim.side == "low" else 3)
+    )
 
 
 def _range_text(low: float | None, high: float | None, unit: str) -> str:
@@ -274,27 +384,42 @@ def _range_text(low: float | None, high: float | None, unit: str) -> str:
 
 
 def _interval_text(limits: Sequence[_Limit]) -> str:
-    """The normal region ("1400-3700 /uL", ">=110 g/L", "<500 ug/L") when every limit rules
-    out its abnormality; else the thresholds ("L if <100 10^9/L", "L if <12; H if >=500 ug/L").
+    """What the value was judged against, in display order.
+
+    Without a reference interval: the normal region when every limit rules out its
+    abnormality ("1400-3700 /uL", ">=110 g/L", "<500 ug/L"), else the thresholds ("L if <100
+    10^9/L", "L if <12; H if >=500 ug/L"). With one: the interval, then each threshold with
+    its label ("0.8-2.0 g/L; HLH-2004 criterion: L if <=1.5 g/L").
     """
     if not limits:
         return ""
+    intervals = [lim for lim in limits if lim.kind == "interval"]
+    thresholds = [lim for lim in limits if lim.kind == "threshold"]
+    if intervals:
+        parts = [_region_text(intervals)]
+        parts += [f"{lim.label}: {_applied(lim, 'normal').text}" for lim in thresholds]
+        return "; ".join(parts)
+    if all(lim.rules_out for lim in limits):
+        return _region_text(limits)
+    unit = limits[0].unit
+    texts = [_applied(lim, "normal").text.removesuffix(f" {unit}") for lim in limits]
+    return f"{'; '.join(texts)} {unit}".strip()
+
+
+def _region_text(limits: Sequence[_Limit]) -> str:
+    """The normal region of limits that rule out their abnormality: "1400-3700 /uL",
+    ">=110 g/L", "<500 ug/L"."""
     unit = limits[0].unit
     low = next((lim for lim in limits if lim.side == "low"), None)
     high = next((lim for lim in limits if lim.side == "high"), None)
-    if not all(lim.rules_out for lim in limits):
-        parts = []
-        if low:
-            parts.append(f"L if {'<=' if low.abnormal_at_limit else '<'}{low.value:g}")
-        if high:
-            parts.append(f"H if {'>=' if high.abnormal_at_limit else '>'}{high.value:g}")
-        return f"{'; '.join(parts)} {unit}".strip()
     if low and high:
         text = f"{low.value:g}-{high.value:g}"
     elif low:
         text = f"{'>' if low.abnormal_at_limit else '>='}{low.value:g}"
     elif high:
         text = f"{'<' if high.abnormal_at_limit else '<='}{high.value:g}"
+    else:
+        text = ""
     return f"{text} {unit}".strip()
 
 
@@ -356,6 +481,7 @@ def _evidence(
         excluded=excluded,
         date=result.date,
         note=judged.note,
+        limits=judged.limits,
     )
 
 

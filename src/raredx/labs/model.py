@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Literal
 
 __all__ = [
+    "AppliedLimit",
     "Comparator",
     "IntervalOrigin",
     "LabEvidence",
@@ -77,12 +78,46 @@ class LabResult:
 
 
 @dataclass(frozen=True, slots=True)
+class AppliedLimit:
+    """One limit a value was checked against, and what the check found.
+
+    `kind` "interval" (a reference interval, or the file's range) or "threshold" (a decision
+    criterion or cut-off such as HLH-2004 or WHO); `label` names it ("HLH-2004 criterion",
+    "range given in the file"); `side` "low" or "high"; `value` in `unit` (the unit of the
+    evidence). `status` is "beyond" (abnormal on this side), "within", or "unplaceable" (a
+    bounded value such as "<0.5" that the limit cannot decide). `source` cites it.
+    """
+
+    kind: Literal["interval", "threshold"]
+    label: str
+    side: Literal["low", "high"]
+    value: float
+    unit: str
+    abnormal_at_limit: bool
+    rules_out: bool
+    status: Literal["beyond", "within", "unplaceable"]
+    source: str
+
+    @property
+    def text(self) -> str:
+        """The abnormal region of this limit: "L if <90 g/L", "H if >=500 ug/L"."""
+        if self.side == "low":
+            sign = "<=" if self.abnormal_at_limit else "<"
+            return f"L if {sign}{self.value:g} {self.unit}".strip()
+        sign = ">=" if self.abnormal_at_limit else ">"
+        return f"H if {sign}{self.value:g} {self.unit}".strip()
+
+
+@dataclass(frozen=True, slots=True)
 class LabEvidence:
     """One HPO term derived from one result, with everything behind it.
 
     `value` is the result converted to `unit`, the unit of `interval` (the file's own unit
     when the file gave the range or flag). `excluded` marks a term ruled out by a normal
-    (or negative) result. `source` is the interval's citation, or what the file gave.
+    (or negative) result. `source` cites every limit shown in `interval`, in the same order,
+    joined by " | " (or says what the file gave). `note` states each decision criterion the
+    value meets ("meets the HLH-2004 criterion (L if <100 10^9/L)") and any caveat.
+    `limits` lists every limit checked, with its kind, source and status.
     """
 
     where: str
@@ -100,6 +135,7 @@ class LabEvidence:
     excluded: bool
     date: str | None
     note: str = ""
+    limits: tuple[AppliedLimit, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,9 @@ from raredx.rank.result import (
     MatchKind,
     SuggestedFinding,
 )
+from raredx.treat.model import Treatment
 
-__all__ = ["candidate_genes", "explain_candidates", "suggest_findings"]
+__all__ = ["candidate_genes", "do_not_miss", "explain_candidates", "suggest_findings"]
 
 _LOG10 = math.log(10.0)
 _ABSENT_SHOWN = 3  # unrecorded annotations listed per candidate
@@ -189,18 +190,53 @@ def explain_candidates(
     top: int,
     *,
     with_evidence: bool = True,
+    treatments: Callable[[int], tuple[Treatment, ...]] | None = None,
 ) -> tuple[CandidateDisease, ...]:
-    """The `top` groups by posterior, each with its ids, genes and (optionally) evidence."""
+    """The `top` groups by posterior, each with its ids, genes, (optionally) evidence, and
+    `treatments(group)` when given."""
     n = min(top, model.n_groups)
     if n <= 0:
         return ()
     key = scores.rank_key(params.temperature)
     order = np.argpartition(-key, n - 1)[:n] if n < model.n_groups else np.arange(n)
     order = order[np.lexsort((order, -key[order]))]
+    ranks = range(1, len(order) + 1)
+    return _candidates(model, scores, params, order, ranks, with_evidence, treatments)
+
+
+def do_not_miss(
+    model: PhenotypeModel,
+    scores: CaseScores,
+    params: RankParameters,
+    treatable: np.ndarray,
+    threshold: float,
+    treatments: Callable[[int], tuple[Treatment, ...]],
+    limit: int = 10,
+) -> tuple[CandidateDisease, ...]:
+    """Treatable groups (`treatable[g]`) with posterior at least `threshold`, except the one
+    ranked first: a missed treatable diagnosis costs most. Ranked by posterior, at most `limit`."""
+    key = scores.rank_key(params.temperature)
+    best = int(np.argmax(key)) if len(key) else -1
+    pick = np.flatnonzero(treatable & (scores.posterior >= threshold))
+    pick = pick[pick != best]
+    pick = pick[np.lexsort((pick, -key[pick]))][:limit]
+    ranks = [int((key > key[g]).sum() + (key[:g] == key[g]).sum()) + 1 for g in pick.tolist()]
+    return _candidates(model, scores, params, pick, ranks, False, treatments)
+
+
+def _candidates(
+    model: PhenotypeModel,
+    scores: CaseScores,
+    params: RankParameters,
+    order: np.ndarray,
+    ranks: Sequence[int],
+    with_evidence: bool,
+    treatments: Callable[[int], tuple[Treatment, ...]] | None,
+) -> tuple[CandidateDisease, ...]:
     evidence = _evidence(model, scores, params, order) if with_evidence else [()] * len(order)
     out = []
     total, posterior, genotype = scores.total, scores.posterior, scores.genotype_llr
-    for rank, g in enumerate(order.tolist(), start=1):
+    for k, (rank, g) in enumerate(zip(ranks, order.tolist(), strict=True)):
         disease_id, ids, name, genes = model.group_identity(g)
         out.append(
             CandidateDisease(
@@ -211,13 +247,14 @@ def explain_candidates(
                 posterior=float(posterior[g]),
                 log10_lr=round(float(total[g]) / _LOG10, 3),
                 genes=genes,
-                evidence=evidence[rank - 1],
+                evidence=evidence[k],
                 absent_log10_lr=round(float(scores.absent_llr[g]) / _LOG10, 3),
                 onset_log10_lr=round(float(scores.onset_llr[g]) / _LOG10, 3),
                 sex_log10_lr=round(float(scores.sex_llr[g]) / _LOG10, 3),
                 genotype_log10_lr=(
                     None if genotype is None else round(float(genotype[g]) / _LOG10, 3)
                 ),
+                treatments=treatments(g) if treatments is not None else (),
             )
         )
     return tuple(out)

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from raredx.rank.parameters import KbEstimates, RankParameters
+from raredx.treat.model import Treatment
 
 __all__ = [
     "NOTICE",
@@ -160,6 +161,7 @@ class CandidateDisease:
     onset_log10_lr: float
     sex_log10_lr: float
     genotype_log10_lr: float | None = None
+    treatments: tuple[Treatment, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -175,6 +177,7 @@ class CandidateDisease:
             "sex_log10_lr": self.sex_log10_lr,
             "genotype_log10_lr": self.genotype_log10_lr,
             "evidence": [e.to_dict() for e in self.evidence],
+            "treatments": [t.to_dict() for t in self.treatments],
         }
 
 
@@ -235,6 +238,8 @@ class Diagnosis:
     `observed`/`excluded`: the patient's terms as (id, label) pairs; `ignored`: terms given
     but not scored (not phenotypic abnormalities, or implied by another term), with why.
     `kb_version`/`hpo_release`, `parameters` and `kb_estimates` identify the model exactly.
+    `genome` describes the VCF when one was used; `do_not_miss` lists treatable diseases whose
+    posterior passed the threshold without being ranked first (with their treatments).
     """
 
     case_id: str | None
@@ -251,6 +256,7 @@ class Diagnosis:
     kb_estimates: KbEstimates
     notice: str = NOTICE
     genome: GenomeSummary | None = None
+    do_not_miss: tuple[CandidateDisease, ...] = ()
 
     @property
     def top(self) -> CandidateDisease | None:
@@ -273,4 +279,5 @@ class Diagnosis:
             "parameters": self.parameters.to_dict(),
             "kb_estimates": self.kb_estimates.to_dict(),
             "genome": self.genome.to_dict() if self.genome else None,
+            "do_not_miss": [d.to_dict() for d in self.do_not_miss],
         }
