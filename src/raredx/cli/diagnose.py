@@ -435,7 +435,7 @@ def diagnose(
         False, "--no-vcf", help="Phenotype only, even when a phenopacket names a VCF."
     ),
 ) -> None:
-    """Rank rare diseases and genes from a patient's phenotype (decision support).
+    """Rank rare diseases and genes from the phenotype, notes, labs and VCF (decision support).
 
     raredx supports, and never replaces, the clinician's judgement. Exit code 2 when the input
     is unusable or when any case of a batch failed (the others are still ranked).

@@ -45,8 +45,11 @@ def explain(
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
     kb_version: str | None = typer.Option(None, "--kb", help="Knowledge-base version to use."),
 ) -> None:
-    """Explain one gene's place in the differential: phenotype and genotype evidence, and
-    every variant with the reason it was kept or set aside."""
+    """Why a gene ranks where it does: phenotype and genotype evidence, variant by variant.
+
+    Shows the gene's diseases with both likelihood ratios, its genotype under each mode of
+    inheritance, and every variant the proband carries with the reason it was kept or set aside.
+    """
     with exit_on_error():
         if (case is None) == (hpo is None):
             raise InputError("give one phenopacket or --hpo terms")
