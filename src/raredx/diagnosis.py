@@ -30,7 +30,7 @@ from raredx.case import (
 )
 from raredx.errors import InputError
 from raredx.genome import GenomeEvidence
-from raredx.kb import KnowledgeBase, load_kb
+from raredx.kb import KnowledgeBase, load_kb, per_kb
 from raredx.phenotype import ResolvedTerm, parse_observed_and_excluded
 from raredx.rank.explain import (
     candidate_genes,
@@ -49,7 +49,7 @@ from raredx.rank.model import PatientQuery, PhenotypeModel, phenotype_model
 from raredx.rank.model import Sex as QuerySex
 from raredx.rank.parameters import ONSET_CLASSES, ONSET_EDGES_YEARS, RankParameters
 from raredx.rank.result import CandidateDisease, Diagnosis, GenomeSummary, GenotypeSupport
-from raredx.treat import TreatmentIndex, treatment_index
+from raredx.treat import treatment_index
 
 __all__ = [
     "DEFAULT_PARAMETERS",
@@ -401,7 +401,7 @@ def diagnose(
     treatments_of = None if index is None else (lambda g: index.treatments_for_groups((g,)))
     missable: tuple[CandidateDisease, ...] = ()
     if index is not None and treatments_of is not None:
-        treatable = _treatable_groups(model, index)
+        treatable = _treatable_groups(kb)
         missable = do_not_miss(
             model, scores, params, treatable, do_not_miss_threshold, treatments_of
         )
@@ -430,17 +430,12 @@ def diagnose(
     )
 
 
-_TREATABLE: weakref.WeakKeyDictionary[PhenotypeModel, np.ndarray] = weakref.WeakKeyDictionary()
-
-
-def _treatable_groups(model: PhenotypeModel, index: TreatmentIndex) -> np.ndarray:
+@per_kb
+def _treatable_groups(kb: KnowledgeBase) -> np.ndarray:
     """Per disease group: has a curated treatment (any evidence level but MAxO's ungraded)."""
-    found = _TREATABLE.get(model)
-    if found is None:
-        per_disease = index.treatable_mask()
-        found = np.zeros(model.n_groups, dtype=bool)
-        np.logical_or.at(found, model.disease_group, per_disease)
-        _TREATABLE[model] = found
+    model = phenotype_model(kb)
+    found = np.zeros(model.n_groups, dtype=bool)
+    np.logical_or.at(found, model.disease_group, treatment_index(kb).treatable_mask())
     return found
 
 

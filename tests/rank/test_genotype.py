@@ -26,6 +26,17 @@ runner = CliRunner()
 CRANIOSYNOSTOSIS = "HP:0000244; HP:0001156; HP:0000486; HP:0004440"
 
 
+def _packet(vcf_file: dict[str, object]) -> dict[str, object]:
+    """A phenopacket of the Pfeiffer exome's proband with the craniosynostosis findings."""
+    return {
+        "id": "pfeiffer",
+        "subject": {"id": "manuel", "sex": "MALE"},
+        "phenotypicFeatures": [{"type": {"id": t.strip()}} for t in CRANIOSYNOSTOSIS.split(";")],
+        "files": [vcf_file],
+        "metaData": {"created": "2026-11-22T00:00:00Z", "phenopacketSchemaVersion": "2.0"},
+    }
+
+
 @pytest.fixture(scope="module")
 def exome(shared_dir: Path) -> Path:
     path = shared_dir / "bench" / "vcf" / "pfeiffer-exome-background.b37.vcf.gz"
@@ -143,19 +154,13 @@ def test_cli_diagnose_with_vcf_writes_three_pheval_files(
 def test_cli_phenopacket_naming_its_vcf(
     exome: Path, real_kb: KnowledgeBase, tmp_path: Path
 ) -> None:
-    packet = {
-        "id": "pfeiffer",
-        "subject": {"id": "manuel", "sex": "MALE"},
-        "phenotypicFeatures": [{"type": {"id": t.strip()}} for t in CRANIOSYNOSTOSIS.split(";")],
-        "files": [
-            {
-                "uri": f"file://{exome}",
-                "individualToFileIdentifiers": {"manuel": "manuel"},
-                "fileAttributes": {"genomeAssembly": "GRCh37", "fileFormat": "VCF"},
-            }
-        ],
-        "metaData": {"created": "2026-11-22T00:00:00Z", "phenopacketSchemaVersion": "2.0"},
-    }
+    packet = _packet(
+        {
+            "uri": f"file://{exome}",
+            "individualToFileIdentifiers": {"manuel": "manuel"},
+            "fileAttributes": {"genomeAssembly": "GRCh37", "fileFormat": "VCF"},
+        }
+    )
     missing = dict(packet, id="missing-vcf")
     missing["files"] = [dict(packet["files"][0], uri="not-here.vcf.gz")]  # type: ignore[index]
     (tmp_path / "a.json").write_bytes(orjson.dumps(packet))
@@ -207,13 +212,7 @@ def test_cli_explain_gene(exome: Path, real_kb: KnowledgeBase) -> None:
 def test_cli_explain_gene_from_a_phenopacket_naming_its_vcf(
     exome: Path, real_kb: KnowledgeBase, tmp_path: Path
 ) -> None:
-    packet = {
-        "id": "pfeiffer",
-        "subject": {"id": "manuel", "sex": "MALE"},
-        "phenotypicFeatures": [{"type": {"id": t.strip()}} for t in CRANIOSYNOSTOSIS.split(";")],
-        "files": [{"uri": str(exome), "fileAttributes": {"genomeAssembly": "GRCh37"}}],
-        "metaData": {"created": "2026-11-22T00:00:00Z", "phenopacketSchemaVersion": "2.0"},
-    }
+    packet = _packet({"uri": str(exome), "fileAttributes": {"genomeAssembly": "GRCh37"}})
     case = tmp_path / "case.json"
     case.write_bytes(orjson.dumps(packet))
     result = runner.invoke(app, ["explain", "--gene", "FGFR2", str(case), "-f", "json"])

@@ -7,7 +7,7 @@ True
 """
 
 from raredx.kb.compile import FREQUENCY_TERMS, ReleaseFiles, parse_frequency
-from raredx.kb.knowledge_base import KnowledgeBase, TermLookup, TermLookupKind
+from raredx.kb.knowledge_base import KnowledgeBase, TermLookup, TermLookupKind, per_kb
 from raredx.kb.model import Disease, DiseaseAnnotation, Gene, Sex, SourceInfo, Term
 from raredx.kb.store import (
     BUNDLED_HPO_RELEASE,
@@ -44,5 +44,6 @@ __all__ = [
     "installed_kbs",
     "load_kb",
     "parse_frequency",
+    "per_kb",
     "raredx_home",
 ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,7 +17,9 @@ import scipy.sparse as sp
 from raredx.errors import InputError
 from raredx.kb.model import Disease, DiseaseAnnotation, Gene, Sex, SourceInfo, Term
 
-__all__ = ["KnowledgeBase", "TermLookup", "TermLookupKind"]
+__all__ = ["KnowledgeBase", "TermLookup", "TermLookupKind", "per_kb"]
+
+_T = TypeVar("_T")
 
 _SEX = (Sex.ANY, Sex.MALE, Sex.FEMALE)
 
@@ -370,3 +374,18 @@ class KnowledgeBase:
         """Gene indices linked to any of `diseases`."""
         mask = np.isin(self.gene_disease_disease, np.fromiter(diseases, dtype=np.int32))
         return np.unique(self.gene_disease_gene[mask])
+
+
+def per_kb(build: Callable[[KnowledgeBase], _T]) -> Callable[[KnowledgeBase], _T]:
+    """Decorate a function of a knowledge base so that it runs once per KB object: the result
+    is kept (weakly keyed) for as long as that KB lives. For models and indexes built from it."""
+    results: weakref.WeakKeyDictionary[KnowledgeBase, _T] = weakref.WeakKeyDictionary()
+
+    @functools.wraps(build)
+    def cached(kb: KnowledgeBase) -> _T:
+        found = results.get(kb)
+        if found is None:
+            found = results[kb] = build(kb)
+        return found
+
+    return cached

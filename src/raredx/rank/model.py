@@ -11,7 +11,6 @@ once with numpy/scipy, in a few milliseconds.
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -22,7 +21,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 from scipy.special import betaln
 
-from raredx.kb import KnowledgeBase
+from raredx.kb import KnowledgeBase, per_kb
 from raredx.rank.parameters import ONSET_CLASSES, ONSET_EDGES_YEARS, KbEstimates, RankParameters
 
 __all__ = [
@@ -755,13 +754,7 @@ def _id_order(disease_id: str) -> tuple[int, str]:
     return ({"OMIM": 0, "ORPHA": 1}.get(prefix, 2), disease_id)
 
 
-_MODELS: weakref.WeakKeyDictionary[KnowledgeBase, PhenotypeModel] = weakref.WeakKeyDictionary()
-
-
+@per_kb
 def phenotype_model(kb: KnowledgeBase) -> PhenotypeModel:
     """The `PhenotypeModel` of `kb`, built once (about a second) and kept while `kb` lives."""
-    model = _MODELS.get(kb)
-    if model is None:
-        model = PhenotypeModel(kb)
-        _MODELS[kb] = model
-    return model
+    return PhenotypeModel(kb)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -19,7 +18,7 @@ from typing import Final
 import numpy as np
 
 from raredx.errors import InputError
-from raredx.kb import KnowledgeBase
+from raredx.kb import KnowledgeBase, per_kb
 from raredx.treat.load import load_treatments
 from raredx.treat.model import EvidenceLevel, Origin, Treatment
 
@@ -206,13 +205,7 @@ class TreatmentIndex:
         return self._sorted(rows)
 
 
-_CACHE: weakref.WeakKeyDictionary[KnowledgeBase, TreatmentIndex] = weakref.WeakKeyDictionary()
-
-
+@per_kb
 def treatment_index(kb: KnowledgeBase) -> TreatmentIndex:
     """The `TreatmentIndex` of this KB, built on first use (~0.1 s) and kept while the KB lives."""
-    index = _CACHE.get(kb)
-    if index is None:
-        index = TreatmentIndex(kb)
-        _CACHE[kb] = index
-    return index
+    return TreatmentIndex(kb)
