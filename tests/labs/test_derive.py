@@ -75,7 +75,10 @@ def test_alps_like_french_panel(real_kb: KnowledgeBase, lab_data: Path) -> None:
     # Hb 112 g/L at 8 years is below WHO's 115 g/L
     assert ANEMIA in p.observed_ids
     reasons = {s.loinc: s.reason for s in p.set_aside}
-    assert "2276-4" in reasons and "2571-8" in reasons  # within thresholds: no conclusion
+    assert "2276-4" in reasons  # ferritin within its thresholds: no conclusion
+    # triglycerides 1.1 mmol/L: within CALIPER 1-<19 y 0.50-2.23 mmol/L (Colantonio 2012)
+    tg = next(e for e in p.evidence if e.loinc == "2571-8")
+    assert (tg.outcome, tg.origin) == (Outcome.NORMAL, IntervalOrigin.SHIPPED)
 
 
 @pytest.mark.parametrize(
@@ -197,11 +200,13 @@ def test_thresholds_convert_units(real_kb: KnowledgeBase) -> None:
     )
     assert {"HP:0002155", "HP:0011900", "HP:0003281"} <= set(p.observed_ids)
     tg = next(e for e in p.evidence if e.loinc == "2571-8")
-    assert (tg.value, tg.unit, tg.interval) == ("3.387", "mmol/L", "H if >=3 mmol/L")
+    # CALIPER 1-<19 y interval (Colantonio 2012) beside the HLH-2004 threshold
+    hlh = "HLH-2004 criterion: H if >=3 mmol/L"
+    assert (tg.value, tg.unit, tg.interval) == ("3.387", "mmol/L", f"0.5-2.23 mmol/L; {hlh}")
 
 
 def test_missing_intervals_are_one_error_naming_every_row(real_kb: KnowledgeBase) -> None:
-    text = "test,value,unit\nCRP,45,mg/L\nLDH,300,U/L\nHb,120,g/L\nSodium-like,1,g/L\n"
+    text = "test,value,unit\nCRP,45,mg/L\naPTT,30,s\nHb,120,g/L\nSodium-like,1,g/L\n"
     with pytest.raises(InputError) as info:
         _labs(real_kb, text.replace("Sodium-like,1,g/L\n", ""), 3.0)
     problems = info.value.problems
