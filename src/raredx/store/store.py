@@ -35,9 +35,11 @@ __all__ = [
     "ARCHIVE_VERSION",
     "MAX_ARCHIVE_LINE_BYTES",
     "MAX_CASE_BYTES",
+    "AnalysisRecord",
     "CaseSummary",
     "Store",
     "StoreError",
+    "StoredCase",
 ]
 
 MAX_CASE_BYTES = 4 * 1024 * 1024
@@ -83,6 +85,42 @@ class CaseSummary:
     status: str
     created: datetime
     updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisRecord:
+    """A stored analysis read back: the KB version, parameters and `Diagnosis.to_dict()` results."""
+
+    id: int
+    case_id: str
+    kb_version: str
+    parameters: dict[str, Any]
+    results: dict[str, Any]
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCase:
+    """A stored case read back with its centre, patient (pseudonymous id), status and latest
+    analysis (None: never analysed)."""
+
+    id: str
+    centre: str
+    patient: str
+    status: str
+    case: Case
+    latest: AnalysisRecord | None
+
+
+def _analysis_record(row: m.Analysis) -> AnalysisRecord:
+    return AnalysisRecord(
+        id=row.id,
+        case_id=row.case_id,
+        kb_version=row.kb_version,
+        parameters=dict(row.parameters),
+        results=dict(row.results),
+        created=row.created_at,
+    )
 
 
 def _json_safe(value: object, where: str, problems: list[str]) -> None:
@@ -415,6 +453,96 @@ class Store:
             s.flush()
             self._audit(s, user_row, "write", "analysis", str(row.id))
             return row.id
+
+    # -- reading back, by centre ---------------------------------------------------------------
+
+    def visible_centres(self, user: str) -> tuple[str, ...]:
+        """Codes of the centres whose cases `user` may read: for now, the user's own centre."""
+        with self.transaction() as s:
+            user_row = self._known_user(s, user)
+            return (user_row.centre.code,)
+
+    def case_centre(self, case_id: str, *, user: str) -> str:
+        """The centre code of `case_id`; raises `InputError` (and writes nothing) when the user
+        or the case is unknown, or the case belongs to a centre `user` may not see."""
+        with self.transaction() as s:
+            user_row = self._known_user(s, user)
+            row = s.execute(
+                select(m.Centre.code)
+                .join(m.Patient, m.Patient.centre_id == m.Centre.id)
+                .join(m.Case, m.Case.patient_id == m.Patient.id)
+                .where(m.Case.id == case_id)
+            ).one_or_none()
+            if row is None:
+                raise InputError(f"no case {case_id!r} in the store")
+            if row[0] != user_row.centre.code:
+                raise InputError(
+                    f"case {case_id!r} is not in a centre user {user!r} may see",
+                    [f"{user} sees the cases of centre {user_row.centre.code} only"],
+                )
+            return str(row[0])
+
+    def analyses(self, case_id: str, *, user: str) -> tuple[AnalysisRecord, ...]:
+        """Every analysis of `case_id`, oldest first (each read audited). `InputError` for an
+        unknown user or case, or a case of a centre `user` may not see."""
+        self.case_centre(case_id, user=user)
+        with self.transaction() as s:
+            user_row = self._known_user(s, user)
+            rows = s.scalars(
+                select(m.Analysis).where(m.Analysis.case_id == case_id).order_by(m.Analysis.id)
+            ).all()
+            out = tuple(_analysis_record(r) for r in rows)
+            for record in out:
+                self._audit(s, user_row, "read", "analysis", str(record.id))
+        return out
+
+    def cases_with_latest_analysis(
+        self, *, user: str, status: str | None = None
+    ) -> tuple[StoredCase, ...]:
+        """Every case (optionally only "unsolved" or "solved") of the centres `user` may see,
+        oldest first, each with its latest analysis (highest id). One transaction; every case
+        and analysis read is audited."""
+        if status is not None and status not in m.CASE_STATUSES:
+            raise InputError(
+                "cannot list cases",
+                [f"status {status!r} is not one of {', '.join(m.CASE_STATUSES)}"],
+            )
+        with self.transaction() as s:
+            user_row = self._known_user(s, user)
+            centre = user_row.centre
+            latest = (
+                select(m.Analysis.case_id, func.max(m.Analysis.id).label("latest_id"))
+                .group_by(m.Analysis.case_id)
+                .subquery()
+            )
+            query = (
+                select(m.Case, m.Analysis, m.Patient.pseudonym)
+                .join(m.Patient, m.Case.patient_id == m.Patient.id)
+                .outerjoin(latest, latest.c.case_id == m.Case.id)
+                .outerjoin(m.Analysis, m.Analysis.id == latest.c.latest_id)
+                .where(m.Patient.centre_id == centre.id)
+                .order_by(m.Case.created_at, m.Case.id)
+            )
+            if status is not None:
+                query = query.where(m.Case.status == status)
+            out: list[StoredCase] = []
+            for case_row, analysis_row, pseudonym in s.execute(query):
+                self._audit(s, user_row, "read", "case", case_row.id)
+                record = None
+                if analysis_row is not None:
+                    record = _analysis_record(analysis_row)
+                    self._audit(s, user_row, "read", "analysis", str(record.id))
+                out.append(
+                    StoredCase(
+                        id=case_row.id,
+                        centre=centre.code,
+                        patient=pseudonym,
+                        status=case_row.status,
+                        case=read_phenopacket(case_row.phenopacket, name=f"store:{case_row.id}"),
+                        latest=record,
+                    )
+                )
+        return tuple(out)
 
     def record_decision(
         self, case_id: str, kind: str, value: Mapping[str, Any], *, user: str
