@@ -15,7 +15,7 @@ import zlib
 from array import array
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from raredx._files import atomic_directory
 from raredx.errors import InputError
 from raredx.genome.vcf import PRIMARY_CONTIGS, Assembly, contig_index
 
-__all__ = ["FORMAT_VERSION", "KeyedStore", "StoreBuilder", "allele_key"]
+__all__ = ["FORMAT_VERSION", "KeyedStore", "StoreBuilder", "StoreView", "allele_key"]
 
 FORMAT_VERSION = 1
 """Bumped whenever the layout changes; older stores must be compiled again."""
@@ -189,3 +189,35 @@ class KeyedStore:
 
     def values(self, row: int, names: tuple[str, ...]) -> tuple[Any, ...]:
         return tuple(self.columns[n][row].item() for n in names)
+
+
+class StoreView:
+    """Base of the typed views over a `KeyedStore` (ClinVar, frequencies): checks the store's
+    kind and exposes its provenance. Subclasses set `KIND` and `LABEL`."""
+
+    KIND: ClassVar[str] = ""
+    LABEL: ClassVar[str] = ""
+
+    def __init__(self, store: KeyedStore) -> None:
+        if store.kind != self.KIND:
+            raise InputError(f"{store.path}: a {store.kind} store, not a {self.LABEL} store")
+        self._store = store
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Self:
+        return cls(KeyedStore.open(path))
+
+    @property
+    def assembly(self) -> Assembly:
+        return self._store.assembly
+
+    @property
+    def source(self) -> str:
+        return self._store.source
+
+    @property
+    def version(self) -> str:
+        return self._store.version
+
+    def __len__(self) -> int:
+        return len(self._store)

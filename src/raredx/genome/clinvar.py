@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from raredx.errors import InputError
-from raredx.genome._store import KeyedStore, StoreBuilder
+from raredx.genome._store import StoreBuilder, StoreView
 from raredx.genome.vcf import Assembly, iter_alleles, read_header
 
 __all__ = [
@@ -153,32 +153,11 @@ class ClinVarRecord:
             raise ValueError(f"stars must be 0-4: {self.stars}")
 
 
-class ClinVarStore:
+class ClinVarStore(StoreView):
     """A compiled ClinVar store (see `compile_clinvar`), memory-mapped; lookups by allele."""
 
-    def __init__(self, store: KeyedStore) -> None:
-        if store.kind != CLINVAR_STORE_KIND:
-            raise InputError(f"{store.path}: a {store.kind} store, not a ClinVar store")
-        self._store = store
-
-    @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> ClinVarStore:
-        return cls(KeyedStore.open(path))
-
-    @property
-    def assembly(self) -> Assembly:
-        return self._store.assembly
-
-    @property
-    def source(self) -> str:
-        return self._store.source
-
-    @property
-    def version(self) -> str:
-        return self._store.version
-
-    def __len__(self) -> int:
-        return len(self._store)
+    KIND = CLINVAR_STORE_KIND
+    LABEL = "ClinVar"
 
     def lookup(self, chrom: str, pos: int, ref: str, alt: str) -> ClinVarRecord | None:
         """ClinVar's record for this allele (normalised contig name), or None."""

@@ -22,7 +22,7 @@ from zlib import error as zlib_error
 import numpy as np
 
 from raredx.errors import InputError
-from raredx.genome._store import KeyedStore, StoreBuilder
+from raredx.genome._store import KeyedStore, StoreBuilder, StoreView
 from raredx.genome.vcf import (
     Assembly,
     HeaderField,
@@ -66,29 +66,15 @@ def _is_frequency_name(name: str) -> bool:
     return not (set(tokens) & _COUNT_TOKENS and not any("af" in t for t in tokens))
 
 
-class FrequencyStore:
+class FrequencyStore(StoreView):
     """A compiled frequency store, memory-mapped; `lookup` gives one frequency per allele."""
 
+    KIND = FREQUENCY_STORE_KIND
+    LABEL = "frequency"
+
     def __init__(self, store: KeyedStore) -> None:
-        if store.kind != FREQUENCY_STORE_KIND:
-            raise InputError(f"{store.path}: a {store.kind} store, not a frequency store")
-        self._store = store
+        super().__init__(store)
         self._af = store.columns["af"]
-
-    @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> FrequencyStore:
-        return cls(KeyedStore.open(path))
-
-    @property
-    def assembly(self) -> Assembly:
-        return self._store.assembly
-
-    @property
-    def source(self) -> str:
-        return self._store.source
-
-    def __len__(self) -> int:
-        return len(self._store)
 
     def lookup(self, chrom: str, pos: int, ref: str, alt: str) -> float | None:
         """The allele's population frequency (0-1), or None when the file does not list it."""
