@@ -28,6 +28,7 @@ from raredx.case import Case, read_cases
 from raredx.case.phenopacket import CASE_FILE_SUFFIXES
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, out_console, print_json
 from raredx.cli.labs import derive_lab_terms, short_source
+from raredx.diagnosis import DO_NOT_MISS_THRESHOLD
 from raredx.diagnosis import diagnose as run_diagnosis
 from raredx.errors import InputError, RaredxError
 from raredx.genome import (
@@ -244,7 +245,10 @@ def _print_treatments(result: Diagnosis, top: int) -> None:
             )
         out_console.print(table)
     if result.do_not_miss:
-        miss = Table(title="Do not miss: treatable diseases with a posterior of 2% or more")
+        miss = Table(
+            title="Do not miss: treatable diseases with a posterior of "
+            f"{DO_NOT_MISS_THRESHOLD:.0%} or more"
+        )
         for col in ("#", "disease", "name", "posterior", "treatments"):
             miss.add_column(col, overflow="fold")
         for d in result.do_not_miss:

@@ -8,6 +8,7 @@ variant the proband carries in the gene with the reason each one set aside was s
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from raredx.rank.result import Diagnosis
 __all__ = ["explain"]
 
 _ALL = 100_000
+_LN10 = math.log(10.0)
 
 
 def explain(
@@ -129,7 +131,7 @@ def _report(
                     "genotype class": e.variant_class.label if e.variant_class else "no fit",
                     "variants": " + ".join(variant_keys(evidence, e)),
                     "background": f"{e.background:.2%}" if e.variant_class else "",
-                    "log10 LR": round(e.llr / 2.302585092994046, 3),
+                    "log10 LR": round(e.llr / _LN10, 3),
                 }
             )
         if not modes:
@@ -139,7 +141,7 @@ def _report(
                     "genotype class": "no qualifying variant in the gene",
                     "variants": "",
                     "background": "",
-                    "log10 LR": round(likelihood.no_fit_llr / 2.302585092994046, 3),
+                    "log10 LR": round(likelihood.no_fit_llr / _LN10, 3),
                 }
             )
     if fmt is OutputFormat.json:

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from raredx.genome import (
 from raredx.genome.clinvar import ClinicalSignificance
 from raredx.kb import KnowledgeBase
 from raredx.rank.model import PhenotypeModel
+
+if TYPE_CHECKING:
+    from raredx.genome._fit import AllFits
 
 __all__ = [
     "GenotypeLikelihood",
@@ -183,8 +186,15 @@ def genotype_likelihood(
     s = params.sensitivity
     no_fit = math.log(max(1.0 - s, 1e-6))
     spectrum = params.spectrum()
-    pair_spectrum = _pair_spectrum(params)
     fits = evidence.fits
+    # position in `fits.rows` (sorted by gene) of each variant-table row, -1 if not qualifying
+    position = np.full(len(evidence.table) + 1, -1, dtype=np.int64)
+    position[fits.rows] = np.arange(len(fits.rows))
+    # P(class | causal) given the variant's annotation state (each state sums to 1)
+    prior = spectrum
+    pprior = np.zeros(len(VariantClass))
+    for state in (_ANNOTATED, _UNANNOTATED):
+        pprior[list(state)] = _pair_spectrum(spectrum, state)
     row_class = _row_classes(evidence, fits.rows)
     spans = _gene_sizes(evidence, params.size_bins)
     n_classes = len(VariantClass)
@@ -199,12 +209,12 @@ def genotype_likelihood(
         scored_a, scored_b = res.best_a.copy(), res.best_b.copy()  # table rows scored
         if _two_alleles(mode):
             a, b = res.best_a, res.best_b
-            ca = np.where(a >= 0, row_class[np.clip(_position(fits, a), 0, None)], -1)
-            cb = np.where(b >= 0, row_class[np.clip(_position(fits, b), 0, None)], n_classes)
+            ca = np.where(a >= 0, row_class[np.clip(position[a], 0, None)], -1)
+            cb = np.where(b >= 0, row_class[np.clip(position[b], 0, None)], n_classes)
             cls = np.where(ok, np.minimum(ca, cb), -1)
             paired = ok & (b >= 0)
         else:  # the strongest allele the mode accepts (the fit's own choice on a tie)
-            pick = _strongest(fits, res.status == _STATUS_OK, row_class, res.best_a)
+            pick = _strongest(fits, res.status == _STATUS_OK, row_class, position[res.best_a])
             cls = np.where(ok, row_class[pick], -1)
             scored_a = np.where(ok, fits.rows[pick], scored_a)
             paired = np.zeros(len(fits.genes), dtype=bool)
@@ -224,11 +234,6 @@ def genotype_likelihood(
         in_kb = fits.genes < len(gene_class)
         gene_class[fits.genes[in_kb]] = np.where(cls >= 0, kind * n_classes + cls, -1)[in_kb]
         background = _background(gene_class, spans.bin, eligible, params, 2 * n_classes)
-        # P(class | causal) given the variant's annotation state (each state sums to 1)
-        prior = spectrum
-        pprior = np.zeros(n_classes)
-        for state in (_ANNOTATED, _UNANNOTATED):
-            pprior[list(state)] = pair_spectrum(state)
         for j in np.flatnonzero(res.applicable).tolist():
             g, c = int(fits.genes[j]), int(cls[j])
             if g >= len(gene_class) or not eligible[g]:
@@ -300,10 +305,11 @@ def _two_alleles(mode: InheritanceMode) -> bool:
 
 
 def _strongest(
-    fits: Any, good: np.ndarray, row_class: np.ndarray, best_rows: np.ndarray
+    fits: AllFits, good: np.ndarray, row_class: np.ndarray, best: np.ndarray
 ) -> np.ndarray:
     """Per gene, the position (in `fits.rows`) of its strongest-class row among the `good`
-    ones (all its rows when none is good), preferring the fit's own pick `best_rows`."""
+    ones (all its rows when none is good), preferring the fit's own pick (`best`: positions,
+    -1 for none)."""
     n = len(fits.genes)
     group = fits.group
     good_class = np.full(n, -1, dtype=np.int64)
@@ -316,19 +322,10 @@ def _strongest(
     positions = np.arange(len(group))
     first = np.full(n, len(group), dtype=np.int64)
     np.minimum.at(first, group[allowed], positions[allowed])
-    best = _position(fits, best_rows)
     keep = best >= 0
     keep[keep] = allowed[best[keep]]
     out: np.ndarray = np.where(keep, best, np.minimum(first, len(group) - 1))
     return out
-
-
-def _position(fits: object, rows: np.ndarray) -> np.ndarray:
-    """Positions in `fits.rows` (sorted by gene, position; not by row number) of table rows."""
-    all_rows: np.ndarray = fits.rows  # type: ignore[attr-defined]
-    order = np.argsort(all_rows, kind="stable")
-    found = order[np.clip(np.searchsorted(all_rows[order], rows), 0, len(all_rows) - 1)]
-    return np.where(rows >= 0, found, -1)
 
 
 def _row_classes(evidence: GenomeEvidence, rows: np.ndarray) -> np.ndarray:
@@ -437,25 +434,21 @@ def _background(
     return smoothed
 
 
-def _pair_spectrum(params: GenotypeParameters):  # type: ignore[no-untyped-def]
-    spectrum = params.spectrum()
-
-    def pair(classes: tuple[VariantClass, ...]) -> np.ndarray:
-        """P(weaker allele of two independent causal alleles has class c), over `classes`."""
-        p = spectrum[list(classes)]
-        p = p / p.sum()
-        order = np.argsort(list(classes))
-        at_least = np.cumsum(p[order][::-1])[::-1]  # P(class >= c), weakest first
-        above = np.append(at_least[1:], 0.0)
-        out = np.empty(len(classes))
-        out[order] = at_least**2 - above**2
-        return out
-
-    return pair
+def _pair_spectrum(spectrum: np.ndarray, classes: tuple[VariantClass, ...]) -> np.ndarray:
+    """P(weaker allele of two independent causal alleles has class c), over `classes`."""
+    p = spectrum[list(classes)]
+    p = p / p.sum()
+    order = np.argsort(list(classes))
+    at_least = np.cumsum(p[order][::-1])[::-1]  # P(class >= c), weakest first
+    above = np.append(at_least[1:], 0.0)
+    out = np.empty(len(classes))
+    out[order] = at_least**2 - above**2
+    return out
 
 
 @cache
-def _group_modes_cached(model: PhenotypeModel) -> tuple[frozenset[InheritanceMode], ...]:
+def group_modes(model: PhenotypeModel) -> tuple[frozenset[InheritanceMode], ...]:
+    """Modes of inheritance of each disease group (union over its entries; empty: unknown)."""
     kb = model.kb
     out: list[frozenset[InheritanceMode]] = []
     for members in model.group_members:
@@ -464,11 +457,6 @@ def _group_modes_cached(model: PhenotypeModel) -> tuple[frozenset[InheritanceMod
             modes |= disease_modes(kb, int(d))
         out.append(modes)
     return tuple(out)
-
-
-def group_modes(model: PhenotypeModel) -> tuple[frozenset[InheritanceMode], ...]:
-    """Modes of inheritance of each disease group (union over its entries; empty: unknown)."""
-    return _group_modes_cached(model)
 
 
 def _log_mean_exp(values: list[float]) -> float:
