@@ -109,7 +109,7 @@ def test_bad_input_is_refused_and_writes_nothing(
     before = row_counts(store)
     with pytest.raises(InputError, match="no case 'nope' in the store"):
         similar_cases(store, real_kb, "nope", user="alice")
-    with pytest.raises(InputError, match="not in a centre user 'alice' may see"):
+    with pytest.raises(InputError, match="no case 'elsewhere' in the store"):
         similar_cases(store, real_kb, "elsewhere", user="alice")
     with pytest.raises(InputError, match="unknown user 'mallory'"):
         similar_cases(store, real_kb, alps.id, user="mallory")

@@ -129,9 +129,11 @@ def test_which_cases_are_due(
         store.add_case(case, centre="C1", user="alice")
     other_centre = _copy(alps, "other-centre")
     store.add_case(other_centre, centre="C2", user="alice", patient="P-C2")
+    store.add_user("zoe", role="clinician", centre="C2")
 
     def record(case_id: str, diagnosis: Diagnosis) -> None:
-        store.record_analysis(case_id, dataclasses.replace(diagnosis, case_id=case_id), user="bob")
+        user = "zoe" if case_id == "other-centre" else "bob"
+        store.record_analysis(case_id, dataclasses.replace(diagnosis, case_id=case_id), user=user)
 
     record("toy", diagnose(alps, kb=toy_kb, lenient=True))
     record("older", _older(alps_real, "hpo-2024-08-13"))

@@ -60,7 +60,8 @@ def test_example_case_round_trips(store: Store) -> None:
         "unsolved",
     )
     assert summary.created == summary.updated and summary.created.tzinfo is not None
-    assert store.list_cases("C2", user="alice") == ()
+    with pytest.raises(InputError, match="may not see the cases of centre 'C2'"):
+        store.list_cases("C2", user="alice")
     with store.engine.connect() as conn:
         observations = conn.execute(select(ObservationRow)).all()
     assert [(o.term_id, o.excluded) for o in observations] == [
@@ -87,7 +88,7 @@ def test_read_cases_batch_round_trips(store: Store, shared_dir: Path, tmp_path: 
     cases = [r.case for r in read_cases([tmp_path / "few.jsonl"]) if r.case is not None]
     assert len(cases) == 10
     for case in cases:
-        store.add_case(case, centre="C2", user="bob")
+        store.add_case(case, centre="C1", user="bob")
     assert [store.get_case(c.id, user="bob") for c in cases] == cases
 
 
@@ -227,9 +228,9 @@ def test_random_patients_and_terms_round_trip(
         subject=Subject(id=pseudonym),
         features=tuple(PhenotypeObservation(t, excluded=x) for t, x in terms),
     )
-    store.add_case(case, centre="C2", user="bob")
+    store.add_case(case, centre="C1", user="bob")
     assert store.get_case(case.id, user="alice") == case
-    summaries = {s.id: s for s in store.list_cases("C2", user="bob")}
+    summaries = {s.id: s for s in store.list_cases("C1", user="bob")}
     assert summaries[case.id].patient == pseudonym
     with store.engine.connect() as conn:
         stored = conn.execute(

@@ -46,7 +46,8 @@ def test_import_a_folder_and_export_it_back(store: Store, tmp_path: Path) -> Non
     assert [p.name for p in written] == [f"{c.id}.json" for c in cases]
     back = [r.case for r in read_cases([tmp_path / "out"])]
     assert back == cases
-    assert store.export_phenopackets(tmp_path / "none", user="bob", centre="C2") == ()
+    with pytest.raises(InputError, match="may not see the cases of centre 'C2'"):
+        store.export_phenopackets(tmp_path / "none", user="bob", centre="C2")
 
 
 def test_export_makes_safe_unique_file_names(store: Store, tmp_path: Path) -> None:
@@ -125,11 +126,12 @@ def _fill(store: Store, tmp_path: Path) -> None:
 
     store.import_phenopackets([EXAMPLE], centre="C1", user="alice")
     _packets(tmp_path / "in", 4)
-    store.import_phenopackets([tmp_path / "in"], centre="C2", user="bob")
+    store.add_user("zoe", role="geneticist", centre="C2")
+    store.import_phenopackets([tmp_path / "in"], centre="C2", user="zoe")
     store.record_decision(
-        "imp-002", "diagnosis_confirmed", {"disease_id": "OMIM:601859"}, user="bob"
+        "imp-002", "diagnosis_confirmed", {"disease_id": "OMIM:601859"}, user="zoe"
     )
-    store.get_case("imp-001", user="alice")
+    store.get_case("imp-001", user="zoe")
     from sqlalchemy.orm import Session
 
     with Session(store.engine) as s, s.begin():  # a VCF with cached evidence (binary)

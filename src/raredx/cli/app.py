@@ -5,9 +5,10 @@ from __future__ import annotations
 import typer
 
 from raredx import __version__
-from raredx.cli import case, genome, hpo, kb, phenotype, store
+from raredx.cli import case, genome, hpo, kb, mme, phenotype, store, users
 from raredx.cli.diagnose import diagnose
 from raredx.cli.explain import explain
+from raredx.cli.serve import serve
 from raredx.cli.store import match, reanalyze
 from raredx.cli.treat import treatments
 
@@ -43,9 +44,12 @@ app.command("explain")(explain)
 app.command("treatments")(treatments)
 app.command("reanalyze")(reanalyze)
 app.command("match")(match)
+app.command("serve")(serve)
 app.add_typer(kb.app, name="kb")
 app.add_typer(hpo.app, name="hpo")
 app.add_typer(phenotype.app, name="phenotype")
 app.add_typer(genome.app, name="genome")
 app.add_typer(case.app, name="case")
 app.add_typer(store.app, name="store")
+app.add_typer(mme.app, name="mme")
+app.add_typer(users.app, name="users")

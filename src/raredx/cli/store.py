@@ -1,12 +1,14 @@
-"""`raredx reanalyze` and `raredx match`: reanalysis and similar patients in the case store.
+"""`raredx reanalyze`, `raredx match` and `raredx store ...`: the case store on the command line.
 
-Both open the store named by ``RAREDX_DATABASE_URL`` (else the SQLite file in the raredx
-home) and act for ``--user`` (default: ``$RAREDX_USER``, else ``admin``), who sees the cases
-of their own centre only.
+Every command opens the store named by ``RAREDX_DATABASE_URL`` (else the SQLite file in the
+raredx home) and acts for ``--user`` (default: ``$RAREDX_USER``, else ``admin``), who sees the
+cases of their own centre only. Results go to stdout (``--format table|json|tsv``), progress
+and notes to stderr.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +16,38 @@ import typer
 
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, print_rows
 from raredx.cli.kb import KB_OPTION
-from raredx.diagnosis import diagnose
-from raredx.kb import load_kb
+from raredx.diagnosis import diagnose, parse_age
+from raredx.errors import InputError
+from raredx.kb import KnowledgeBase, load_kb
+from raredx.labs import labs_to_hpo, read_labs
+from raredx.phenotype import extract_phenotype, parse_terms, read_note
 from raredx.store import Store
 from raredx.store import matching as _matching
 from raredx.store import reanalysis as _reanalysis
+from raredx.store.store import (
+    MAX_EVIDENCE_CHARS,
+    DecisionRecord,
+    NewObservation,
+    ObservationRecord,
+    VcfRecord,
+    VcfUnavailable,
+)
 
 __all__ = [
+    "add_terms",
     "analyze",
     "app",
+    "attach_vcf",
+    "decisions",
     "export_cases",
     "import_cases",
     "init",
     "list_cases",
     "match",
+    "observations",
     "reanalyze",
+    "review",
+    "share",
 ]
 
 FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", "-f", help="Output format.")
@@ -39,6 +58,19 @@ USER_OPTION = typer.Option(
     help="Store user acting (default: $RAREDX_USER, else admin); sees their centre's cases.",
 )
 CHANGE_COLUMNS = ("case_id", "previous_kb", "current_kb", "kind", "disease_id", "detail")
+OBSERVATION_COLUMNS = (
+    "id",
+    "term_id",
+    "label",
+    "excluded",
+    "provenance",
+    "review_status",
+    "evidence",
+    "reviewed_by",
+    "reviewed_at",
+)
+DECISION_COLUMNS = ("id", "kind", "value", "user", "created")
+VCF_COLUMNS = ("id", "path", "assembly", "sample", "sha256", "size")
 MATCH_COLUMNS = (
     "rank",
     "case_id",
@@ -230,13 +262,294 @@ def analyze(
     kb_version: str | None = KB_OPTION,
     user: str = USER_OPTION,
 ) -> None:
-    """Rank the centre's cases (phenotype) and record each result as an analysis."""
+    """Rank the centre's cases and record each result as an analysis.
+
+    A case with an attached VCF (`raredx store attach-vcf`) is ranked with its genotype
+    evidence (cached in the store after the first read). Cases that cannot be ranked (no
+    accepted phenotype, VCF missing or changed) are skipped with a note on stderr.
+    """
+    skipped = 0
     with exit_on_error(), Store.open() as store:
         kb = load_kb(kb_version)
         wanted = None if status == "all" else status
         done = 0
         for summary in store.list_cases(centre, wanted, user=user):
             case = store.get_case(summary.id, user=user)
-            store.record_analysis(summary.id, diagnose(case, kb=kb, lenient=True), user=user)
+            try:
+                genome = store.genome_evidence(summary.id, kb, user=user)
+                diagnosis = diagnose(case, kb=kb, lenient=True, genome=genome)
+            except VcfUnavailable as exc:
+                _note(f"{summary.id} skipped: VCF file {exc.reason}: {exc}")
+                skipped += 1
+                continue
+            except InputError as exc:
+                _note(f"{summary.id} skipped: {exc}")
+                skipped += 1
+                continue
+            store.record_analysis(summary.id, diagnosis, user=user)
             done += 1
-    err_console.print(f"{done} cases analysed with KB {kb.version}")
+    extra = f"; {skipped} skipped" if skipped else ""
+    err_console.print(f"{done} cases analysed with KB {kb.version}{extra}")
+
+
+def _note(text: str) -> None:
+    err_console.print(f"note: {text}", highlight=False, markup=False)
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else value.isoformat(timespec="seconds")
+
+
+def _observation_row(o: ObservationRecord) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "term_id": o.term_id,
+        "label": o.label,
+        "excluded": "yes" if o.excluded else "no",
+        "provenance": o.provenance,
+        "review_status": o.review_status,
+        "evidence": o.evidence,
+        "reviewed_by": o.reviewed_by,
+        "reviewed_at": _when(o.reviewed_at),
+    }
+
+
+def _observation_json(o: ObservationRecord) -> dict[str, Any]:
+    return {**_observation_row(o), "excluded": o.excluded, "case_id": o.case_id}
+
+
+def _print_observations(
+    found: Sequence[ObservationRecord], case_id: str, fmt: OutputFormat, title: str
+) -> None:
+    print_rows(
+        [_observation_row(o) for o in found],
+        OBSERVATION_COLUMNS,
+        fmt,
+        title=title,
+        json_payload={"case_id": case_id, "observations": [_observation_json(o) for o in found]},
+    )
+
+
+CASE_ARGUMENT = typer.Argument(..., help="Id of a stored case.")
+
+
+@app.command("observations")
+def observations(
+    case_id: str = CASE_ARGUMENT,
+    fmt: OutputFormat = FORMAT_OPTION,
+    user: str = USER_OPTION,
+) -> None:
+    """The case's phenotype observations: where each came from and its review.
+
+    Only accepted observations are the case's phenotype (what diagnose and reanalysis see);
+    proposed ones (from notes and lab results) wait for `raredx store review`.
+    """
+    with exit_on_error(), Store.open() as store:
+        found = store.observations(case_id, user=user)
+    _print_observations(found, case_id, fmt, f"Observations of {case_id}")
+
+
+@app.command("review")
+def review(
+    case_id: str = CASE_ARGUMENT,
+    observation_id: int = typer.Argument(..., help="Observation id (raredx store observations)."),
+    accept: bool = typer.Option(False, "--accept", help="Accept: the term joins the phenotype."),
+    reject: bool = typer.Option(False, "--reject", help="Reject: the term leaves the phenotype."),
+    excluded: bool | None = typer.Option(
+        None,
+        "--excluded/--present",
+        help="With --accept: the patient does not have (--excluded) or has (--present) it.",
+    ),
+    fmt: OutputFormat = FORMAT_OPTION,
+    user: str = USER_OPTION,
+) -> None:
+    """Accept or reject one observation of CASE_ID; records who reviewed it and when."""
+    with exit_on_error():
+        if accept == reject:
+            raise InputError("give one of --accept and --reject")
+        with Store.open() as store:
+            record = store.review_observation(
+                observation_id,
+                status="accepted" if accept else "rejected",
+                excluded=excluded,
+                user=user,
+                case_id=case_id,
+            )
+    _print_observations([record], case_id, fmt, f"Observation {observation_id} of {case_id}")
+
+
+def _term_observations(
+    kb: KnowledgeBase, hpo: Sequence[str], not_hpo: Sequence[str]
+) -> list[NewObservation]:
+    out: list[NewObservation] = []
+    for items, flag in ((hpo, False), (not_hpo, True)):
+        if items:
+            parsed = parse_terms(kb, ";".join(items))
+            for line in parsed.warnings:
+                _note(line)
+            out += [NewObservation(t.id, excluded=flag, label=t.label) for t in parsed.terms]
+    return out
+
+
+def _note_observations(kb: KnowledgeBase, note: Path) -> list[NewObservation]:
+    text = read_note(note)
+    found = extract_phenotype(kb, text)
+    out = []
+    for t in found.terms:
+        if t.status != "present" and not t.excluded:
+            continue  # uncertain, family history: not the patient's finding nor an exclusion
+        span = " / ".join(text[x:y] for x, y in t.spans[:3])
+        out.append(NewObservation(t.id, excluded=t.excluded, evidence=span, label=t.label))
+    return out
+
+
+def _lab_observations(
+    kb: KnowledgeBase, labs: Path, age: str | None, sex: str | None
+) -> list[NewObservation]:
+    years = parse_age(age) if age is not None else None
+    phenotype = labs_to_hpo(read_labs(labs), kb, years, sex)
+    keep = {(t, False) for t in phenotype.observed_ids} | {
+        (t, True) for t in phenotype.excluded_ids
+    }
+    grouped: dict[tuple[str, bool], tuple[str, list[str]]] = {}
+    for e in phenotype.evidence:
+        key = (e.hpo_id, e.excluded)
+        if key in keep:
+            text = f"{e.test} {e.given} ({e.outcome.value}; {e.interval}, {e.origin.value})"
+            grouped.setdefault(key, (e.hpo_label, []))[1].append(text)
+    out = []
+    for (term, flag), (label, texts) in grouped.items():
+        evidence = "; ".join(texts)
+        if len(evidence) > MAX_EVIDENCE_CHARS:
+            evidence = evidence[: MAX_EVIDENCE_CHARS - 1] + "…"
+        out.append(NewObservation(term, excluded=flag, evidence=evidence, label=label))
+    return out
+
+
+@app.command("add-terms")
+def add_terms(
+    case_id: str = CASE_ARGUMENT,
+    hpo: list[str] | None = typer.Option(
+        None, "--hpo", help="Observed HPO terms typed by a clinician (ids or names; repeatable)."
+    ),
+    not_hpo: list[str] | None = typer.Option(
+        None, "--not-hpo", help="Excluded HPO terms typed by a clinician (with --hpo or alone)."
+    ),
+    note: Path | None = typer.Option(
+        None, "--note", help="Clinical note (text): its findings are proposed for review."
+    ),
+    labs: Path | None = typer.Option(
+        None, "--labs", help="Lab results (CSV/TSV): derived terms are proposed for review."
+    ),
+    age: str | None = typer.Option(None, "--age", help="With --labs: age (4y, 18m, P4Y)."),
+    sex: str | None = typer.Option(None, "--sex", help="With --labs: F or M."),
+    fmt: OutputFormat = FORMAT_OPTION,
+    kb_version: str | None = KB_OPTION,
+    user: str = USER_OPTION,
+) -> None:
+    """Add phenotype observations to a stored case.
+
+    Typed terms (--hpo, --not-hpo) are accepted at once. Terms read from a note (--note) or
+    derived from lab results (--labs) are *proposed*: they join the case's phenotype only once
+    accepted with `raredx store review`. A term the case already has is not added twice.
+    """
+    with exit_on_error():
+        typed = bool(hpo or not_hpo)
+        if typed + (note is not None) + (labs is not None) != 1:
+            raise InputError("give one of --hpo/--not-hpo, --note or --labs")
+        if (age is not None or sex is not None) and labs is None:
+            raise InputError("--age and --sex go with --labs")
+        kb = load_kb(kb_version)
+        if typed:
+            new, provenance = _term_observations(kb, hpo or [], not_hpo or []), "typed"
+        elif note is not None:
+            new, provenance = _note_observations(kb, note), "note"
+        else:
+            assert labs is not None
+            new, provenance = _lab_observations(kb, labs, age, sex), "labs"
+        if not new:
+            raise InputError(f"no HPO term found in {note or labs}")
+        with Store.open() as store:
+            ids = store.add_observations(case_id, new, provenance=provenance, user=user)
+            wanted = set(ids)
+            found = [o for o in store.observations(case_id, user=user) if o.id in wanted]
+    pending = sum(o.review_status == "proposed" for o in found)
+    err_console.print(
+        f"{len(found)} observation(s) of {case_id} ({provenance}); {pending} waiting for review",
+        highlight=False,
+        markup=False,
+    )
+    _print_observations(found, case_id, fmt, f"Observations added to {case_id}")
+
+
+@app.command("attach-vcf")
+def attach_vcf(
+    case_id: str = CASE_ARGUMENT,
+    file: Path = typer.Argument(..., help="The patient's VCF or BCF (plain, gzip or bgzip)."),
+    assembly: str | None = typer.Option(
+        None, "--assembly", help="GRCh37 or GRCh38 (default: read from the VCF header)."
+    ),
+    sample: str | None = typer.Option(
+        None, "--sample", help="The proband's sample column (default: the only one)."
+    ),
+    fmt: OutputFormat = FORMAT_OPTION,
+    user: str = USER_OPTION,
+) -> None:
+    """Attach a VCF to a stored case: its path, sha256 and size are recorded.
+
+    The genotypes are read once, at the first analysis or reanalysis, and the evidence is
+    cached in the store; a changed or missing file is reported instead of being used.
+    """
+    with exit_on_error(), Store.open() as store:
+        record = store.attach_vcf(case_id, file, assembly=assembly, sample=sample, user=user)
+    row = _vcf_row(record)
+    print_rows([row], VCF_COLUMNS, fmt, title=f"VCF of {case_id}", json_payload=row)
+
+
+def _vcf_row(v: VcfRecord) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "case_id": v.case_id,
+        "path": v.path,
+        "assembly": v.assembly,
+        "sample": v.sample,
+        "sha256": v.sha256,
+        "size": v.size,
+    }
+
+
+@app.command("decisions")
+def decisions(
+    case_id: str = CASE_ARGUMENT,
+    fmt: OutputFormat = FORMAT_OPTION,
+    user: str = USER_OPTION,
+) -> None:
+    """The clinical decisions recorded on a case (diagnosis confirmed, variant classified)."""
+    with exit_on_error(), Store.open() as store:
+        found = store.decisions(case_id, user=user)
+    rows = [_decision_row(d) for d in found]
+    payload = {
+        "case_id": case_id,
+        "decisions": [{**_decision_row(d), "value": d.value} for d in found],
+    }
+    print_rows(rows, DECISION_COLUMNS, fmt, title=f"Decisions on {case_id}", json_payload=payload)
+
+
+def _decision_row(d: DecisionRecord) -> dict[str, Any]:
+    value = ", ".join(f"{k}={v}" for k, v in d.value.items())
+    return {"id": d.id, "kind": d.kind, "value": value, "user": d.user, "created": _when(d.created)}
+
+
+@app.command("share")
+def share(
+    case_id: str = CASE_ARGUMENT,
+    off: bool = typer.Option(False, "--off", help="Stop sharing the case."),
+    user: str = USER_OPTION,
+) -> None:
+    """Record the consent to share a case through Matchmaker Exchange (--off withdraws it)."""
+    with exit_on_error(), Store.open() as store:
+        store.set_mme_sharing(case_id, not off, user=user)
+    state = "not shared" if off else "shared"
+    err_console.print(
+        f"{case_id}: {state} through Matchmaker Exchange", highlight=False, markup=False
+    )

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -37,6 +39,7 @@ __all__ = [
     "REVIEW_STATUSES",
     "ROLES",
     "Analysis",
+    "ApiToken",
     "AuditEntry",
     "Base",
     "Case",
@@ -168,12 +171,21 @@ class Case(Base):
     phenopacket: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    mme_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    new_results: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Consent to share the case through Matchmaker Exchange (revision 0002)."""
 
     patient: Mapped[Patient] = relationship()
 
 
 class PhenotypeObservation(Base):
-    """One HPO term of a case (observed or excluded), where it came from, and its review."""
+    """One HPO term of a case (observed or excluded), where it came from, and its review.
+
+    Only accepted observations are in the case's phenopacket (its phenotypic features).
+    `label` is the term's label (written to the phenopacket when accepted), `evidence` what
+    supports it (a note span, a lab value). `reviewed_by`/`reviewed_at` name the last user who
+    accepted or rejected it. Revision 0002 added label, reviewed_by and reviewed_at.
+    """
 
     __tablename__ = "phenotype_observations"
     __table_args__ = (
@@ -187,11 +199,20 @@ class PhenotypeObservation(Base):
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
     provenance: Mapped[str] = mapped_column(String(16))
     review_status: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str | None] = mapped_column(String(256))
     evidence: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    reviewed_at: Mapped[datetime | None]
 
 
 class VcfReference(Base):
-    """A VCF a case points to, with the genotype evidence computed from it (cached, optional)."""
+    """A VCF a case points to, with the genotype evidence computed from it (cached, optional).
+
+    `sha256` and `size` identify the file content when it was attached (`Store.attach_vcf`);
+    `evidence` is the cached `GenomeEvidence` (`raredx.store.vcfcache`, never pickle),
+    `evidence_inputs` what it was computed from (format version, file hash, KB version,
+    assembly, options) and `evidence_at` when (revision 0002 added size and the last two).
+    """
 
     __tablename__ = "vcf_references"
 
@@ -202,6 +223,9 @@ class VcfReference(Base):
     sample: Mapped[str | None] = mapped_column(String(256))
     sha256: Mapped[str | None] = mapped_column(String(64))
     evidence: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    evidence_inputs: Mapped[dict[str, Any] | None]
+    evidence_at: Mapped[datetime | None]
 
 
 class Analysis(Base):
@@ -243,3 +267,19 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(256))
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ApiToken(Base):
+    """An API token of a user: only its SHA-256 digest is kept; revoked tokens stay listed."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    label: Mapped[str] = mapped_column(String(128))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User] = relationship()

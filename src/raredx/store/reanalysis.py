@@ -25,9 +25,18 @@ equivalent), so a disease whose primary id changed is still the same candidate. 
   MAxO's ungraded annotations) and had none before, and it was listed before or its posterior
   is at least `raredx.diagnosis.DO_NOT_MISS_THRESHOLD`.
 
-Cases whose previous analysis used a VCF are not re-run (the VCF is not in the store):
-they are reported with one ``not_rerun`` change. A case the current KB cannot rank (e.g. no
-known observed term) is reported with one ``error`` change and nothing is recorded for it.
+A case with an attached VCF (`Store.attach_vcf`) is re-ranked with its genotype evidence
+(`Store.genome_evidence`): the cached evidence when it is still valid for the current KB,
+else the evidence read again from the file when it is still there with the attached sha256.
+Otherwise the case is not re-run and is reported with one ``not_rerun`` change saying why
+(``VCF file missing`` or ``VCF file changed``); so is a case whose previous analysis used a
+VCF that was never attached to the store. A case the current KB cannot rank (e.g. no known
+observed term) or whose VCF the genome layer refuses is reported with one ``error`` change,
+and nothing is recorded for it.
+
+A case whose candidates changed materially gets the store's "new results" mark
+(`CaseSummary.new_results`) in the transaction that records its new analysis; whoever reads
+the results clears it (`Store.set_new_results`).
 """
 
 from __future__ import annotations
@@ -42,7 +51,7 @@ from raredx.diagnosis import DEFAULT_PARAMETERS, DO_NOT_MISS_THRESHOLD, diagnose
 from raredx.errors import InputError
 from raredx.kb import KnowledgeBase
 from raredx.rank.parameters import RankParameters
-from raredx.store.store import AnalysisRecord, Store, StoredCase
+from raredx.store.store import AnalysisRecord, Store, StoredCase, VcfUnavailable
 
 __all__ = [
     "CHANGE_KINDS",
@@ -270,16 +279,16 @@ def reanalyze(
     )
     out: list[CaseChange] = []
     for stored, latest in due:
-        if latest.results.get("genome") is not None:
-            detail = "the previous analysis used a VCF; re-run it with `raredx diagnose --vcf`"
+        try:
+            genome = store.genome_evidence(stored.id, kb, user=user)
+        except VcfUnavailable as exc:
+            detail = f"VCF file {exc.reason}: {exc}"
             out.append(
                 CaseChange(
                     stored.id, latest.kb_version, kb.version, (Change("not_rerun", None, detail),)
                 )
             )
             continue
-        try:
-            diagnosis = diagnose(stored.case, kb=kb, parameters=params, top=top, lenient=True)
         except InputError as exc:
             out.append(
                 CaseChange(
@@ -287,8 +296,32 @@ def reanalyze(
                 )
             )
             continue
-        analysis_id = store.record_analysis(stored.id, diagnosis, user=user)
+        if genome is None and latest.results.get("genome") is not None:
+            detail = (
+                "the previous analysis used a VCF that is not attached to the store: attach it "
+                "(`raredx store attach-vcf`) or re-run it with `raredx diagnose --vcf`"
+            )
+            out.append(
+                CaseChange(
+                    stored.id, latest.kb_version, kb.version, (Change("not_rerun", None, detail),)
+                )
+            )
+            continue
+        try:
+            diagnosis = diagnose(
+                stored.case, kb=kb, parameters=params, top=top, lenient=True, genome=genome
+            )
+        except InputError as exc:
+            out.append(
+                CaseChange(
+                    stored.id, latest.kb_version, kb.version, (Change("error", None, str(exc)),)
+                )
+            )
+            continue
         changes = compare_results(latest.results, diagnosis.to_dict(), threshold=threshold, top=top)
+        analysis_id = store.record_analysis(
+            stored.id, diagnosis, user=user, new_results=True if changes else None
+        )
         out.append(CaseChange(stored.id, latest.kb_version, kb.version, changes, analysis_id))
     return tuple(out)
 
