@@ -437,7 +437,7 @@ def test_upgrade_from_0001_keeps_every_row(store_url: str, make_store: Any) -> N
     finally:
         engine.dispose()
     store: Store = make_store()  # opening migrates to head
-    assert current_revision(store.engine) == head_revision() == "0002"
+    assert current_revision(store.engine) == head_revision() == "0003"
     [obs] = store.observations("old-1", user="alice")
     assert (obs.term_id, obs.label, obs.evidence, obs.review_status, obs.reviewed_by) == (
         SEIZURE,
@@ -448,8 +448,36 @@ def test_upgrade_from_0001_keeps_every_row(store_url: str, make_store: Any) -> N
     )
     [stored] = store.cases_with_latest_analysis(user="alice")
     assert not stored.mme_shared and stored.case.observed_terms == (SEIZURE,)
+    assert [c.new_results for c in store.list_cases("C1", user="alice")] == [False]
     assert [d.value for d in store.decisions("old-1", user="alice")] == [{"gene": "FAS"}]
     [vcf] = store.vcfs("old-1", user="alice")
     assert (vcf.path, vcf.size, vcf.evidence_inputs, vcf.attached) == ("x.vcf", None, None, False)
     store.set_mme_sharing("old-1", True, user="alice")
     assert [c.id for c in store.shared_cases(user="alice")] == ["old-1"]
+
+
+def test_case_summary_and_the_new_results_mark(store: Store) -> None:
+    case = read_phenopacket(EXAMPLE)
+    store.add_case(case, centre="C1", user="alice")
+    summary = store.case_summary(case.id, user="alice")
+    assert (summary.id, summary.centre, summary.status, summary.new_results) == (
+        case.id,
+        "C1",
+        "unsolved",
+        False,
+    )
+    store.set_new_results(case.id, True, user="bob")
+    assert store.case_summary(case.id, user="alice").new_results
+    [stored] = store.cases_with_latest_analysis(user="alice")
+    assert stored.new_results
+    store.set_new_results(case.id, False, user="alice")
+    assert not store.list_cases("C1", user="alice")[0].new_results
+    store.add_centre("C3", "Third")
+    store.add_user("zed", role="clinician", centre="C3")
+    for call in (
+        lambda: store.case_summary(case.id, user="zed"),
+        lambda: store.set_new_results(case.id, True, user="zed"),
+    ):
+        with pytest.raises(InputError, match=f"no case '{case.id}' in the store"):
+            call()
+    assert not store.case_summary(case.id, user="alice").new_results

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from functools import cached_property
 
 import numpy as np
 
@@ -23,7 +24,13 @@ from raredx.rank.result import (
 )
 from raredx.treat.model import Treatment
 
-__all__ = ["candidate_genes", "do_not_miss", "explain_candidates", "suggest_findings"]
+__all__ = [
+    "candidate_genes",
+    "do_not_miss",
+    "explain_candidates",
+    "explain_groups",
+    "suggest_findings",
+]
 
 _LOG10 = math.log(10.0)
 _ABSENT_SHOWN = 3  # unrecorded annotations listed per candidate
@@ -35,18 +42,27 @@ def _r(value: float, digits: int = 3) -> float:
     return round(float(value), digits)
 
 
-class _TermInfo:
-    """Per patient term: masks over the ontology used for every candidate."""
+class _Terms:
+    """Patient terms (observed or excluded) as matrices over the ontology, one row per term,
+    so that each candidate is matched against all of them with a few array operations."""
 
-    def __init__(self, model: PhenotypeModel, term: int) -> None:
+    def __init__(self, model: PhenotypeModel, terms: Sequence[int]) -> None:
         kb = model.kb
-        self.term = term
-        self.descendants = np.zeros(kb.n_terms, dtype=bool)
-        self.descendants[kb.descendants(term)] = True
-        self.ancestors = np.zeros(kb.n_terms, dtype=bool)
-        self.ancestors[kb.ancestors(term)] = True
-        self.ancestor_ic = np.where(self.ancestors, kb.term_ic, -1.0)
-        self.ancestor_ic[list(model.uninformative_terms)] = -1.0
+        self.model = model
+        self.terms = np.asarray(terms, dtype=np.int64)
+        n = len(self.terms)
+        self.descendants = np.zeros((n, kb.n_terms), dtype=bool)
+        self.ancestors = np.zeros((n, kb.n_terms), dtype=bool)
+        for i, q in enumerate(self.terms.tolist()):
+            self.descendants[i, kb.descendants(q)] = True
+            self.ancestors[i, kb.ancestors(q)] = True
+
+    @cached_property
+    def ancestor_ic(self) -> np.ndarray:
+        """IC of each term's informative ancestors, -1 elsewhere (for "related" matches)."""
+        out = np.where(self.ancestors, self.model.kb.term_ic[None, :], -1.0)
+        out[:, list(self.model.uninformative_terms)] = -1.0
+        return out
 
 
 class _Candidate:
@@ -80,70 +96,92 @@ class _Candidate:
             kb.disease_ids[int(kb.ann_disease[row])],
         )
 
-    def negation(self, patient_term: int, info: _TermInfo, llr: float) -> Evidence | None:
-        blocking = [int(t) for t in self.negated if info.ancestors[t]]
-        if not blocking:
-            return None
+    def _negated_evidence(self, patient_term: int, blocking: int, llr: float) -> Evidence:
         kb = self.model.kb
-        n = blocking[0]
         q = patient_term
         return Evidence(
             kb.term_ids[q],
             kb.term_labels[q],
             MatchKind.NEGATED,
             _r(llr / _LOG10),
-            kb.term_ids[n],
-            kb.term_labels[n],
+            kb.term_ids[blocking],
+            kb.term_labels[blocking],
         )
 
-    def best_below(self, info: _TermInfo) -> int | None:
-        """Position of the most frequent annotation at or below the term (itself first)."""
-        own = self.position(info.term)
-        if own is not None:
-            return own
-        below = info.descendants[self.terms]
-        if not below.any():
-            return None
-        return int(np.argmax(np.where(below, self.freqs, -1.0)))
+    def observed(self, patient: _Terms, llr: np.ndarray, params: RankParameters) -> list[Evidence]:
+        """The evidence row of every observed term (in order) against this candidate: the
+        closest way the candidate's annotations account for it."""
+        terms, freqs = self.terms, self.freqs
+        q_terms = patient.terms
+        n, m = len(q_terms), len(terms)
+        below = patient.descendants[:, terms]  # n x m: annotation at or below the term
+        any_below = below.any(axis=1)
+        exact = np.where(any_below, 1.0 - np.prod(np.where(below, 1.0 - freqs, 1.0), axis=1), 0.0)
+        blocked = patient.ancestors[:, self.negated]  # n x negated annotations
+        has_narrow = np.zeros(n, dtype=bool)
+        narrow = np.zeros(n)
+        narrow_k = np.zeros(n, dtype=np.int64)
+        if params.narrower_weight > 0 and m:
+            above = patient.ancestors[:, terms] & ~below
+            has_narrow = np.asarray(above.any(axis=1))
+            bg = self.model.background
+            ratio = params.narrower_weight * bg[q_terms][:, None] / bg[terms][None, :]
+            cand = np.where(above, freqs[None, :] * ratio, -np.inf)
+            narrow_k = np.argmax(cand, axis=1)
+            narrow = np.where(has_narrow, cand[np.arange(n), narrow_k], 0.0)
+        at = np.minimum(np.searchsorted(terms, q_terms), max(m - 1, 0))
+        own = np.asarray(terms[at] == q_terms) if m else np.zeros(n, dtype=bool)
+        best_below = np.argmax(np.where(below, freqs[None, :], -1.0), axis=1) if m else at
+        best_ic: np.ndarray | None = None
+        out: list[Evidence] = []
+        for i, q in enumerate(q_terms.tolist()):
+            value = float(llr[i])
+            if exact[i] == 0.0 and blocked.shape[1] and blocked[i].any():
+                blocking = int(self.negated[int(np.argmax(blocked[i]))])
+                out.append(self._negated_evidence(q, blocking, value))
+                continue
+            if exact[i] > 0.0 and exact[i] >= narrow[i]:
+                k = int(at[i]) if own[i] else int(best_below[i])
+                kind = MatchKind.EXACT if own[i] else MatchKind.BROADER
+                out.append(self.evidence(q, kind, value, k))
+                continue
+            if has_narrow[i]:
+                out.append(self.evidence(q, MatchKind.NARROWER, value, int(narrow_k[i])))
+                continue
+            if m:
+                if best_ic is None:
+                    ancestors, offsets = self.model.ancestor_rows(terms)
+                    best_ic = np.maximum.reduceat(
+                        patient.ancestor_ic[:, ancestors], offsets, axis=1
+                    )
+                k = int(np.argmax(best_ic[i]))
+                if best_ic[i, k] > 0:
+                    out.append(self.evidence(q, MatchKind.RELATED, value, k))
+                    continue
+            out.append(self.evidence(q, MatchKind.UNRELATED, value, None))
+        return out
 
-    def observed(self, info: _TermInfo, llr: float, params: RankParameters) -> Evidence:
-        q = info.term
-        model = self.model
-        below = info.descendants[self.terms]
-        exact = float(1.0 - np.prod(1.0 - self.freqs[below])) if below.any() else 0.0
-        if exact == 0.0:
-            negated = self.negation(q, info, llr)
-            if negated is not None:
-                return negated
-        narrow, narrow_k = 0.0, None
-        if params.narrower_weight > 0:
-            above = info.ancestors[self.terms] & ~below
-            if above.any():
-                idx = np.flatnonzero(above)
-                bg = model.background
-                cand = self.freqs[idx] * params.narrower_weight * bg[q] / bg[self.terms[idx]]
-                j = int(np.argmax(cand))
-                narrow, narrow_k = float(cand[j]), int(idx[j])
-        if exact > 0.0 and exact >= narrow:
-            kind = MatchKind.EXACT if self.position(q) is not None else MatchKind.BROADER
-            return self.evidence(q, kind, llr, self.best_below(info))
-        if narrow_k is not None:
-            return self.evidence(q, MatchKind.NARROWER, llr, narrow_k)
-        if len(self.terms):
-            ancestors, offsets = model.ancestor_rows(self.terms)
-            best_ic = np.maximum.reduceat(info.ancestor_ic[ancestors], offsets)
-            k = int(np.argmax(best_ic))
-            if best_ic[k] > 0:
-                return self.evidence(q, MatchKind.RELATED, llr, k)
-        return self.evidence(q, MatchKind.UNRELATED, llr, None)
-
-    def excluded(self, info: _TermInfo, llr: float) -> Evidence:
-        k = self.best_below(info)
-        if k is None:
-            negated = self.negation(info.term, info, llr)
-            if negated is not None:
-                return negated
-        return self.evidence(info.term, MatchKind.EXCLUDED, llr, k)
+    def excluded(self, patient: _Terms, llr: np.ndarray) -> list[Evidence]:
+        """The evidence row of every excluded term (in order): the candidate's most frequent
+        annotation at or below it, else the NOT annotation that agrees with it."""
+        terms, q_terms = self.terms, patient.terms
+        m = len(terms)
+        below = patient.descendants[:, terms]
+        at = np.minimum(np.searchsorted(terms, q_terms), max(m - 1, 0))
+        own = np.asarray(terms[at] == q_terms) if m else np.zeros(len(q_terms), dtype=bool)
+        any_below = np.asarray(below.any(axis=1))
+        best_below = np.argmax(np.where(below, self.freqs[None, :], -1.0), axis=1) if m else at
+        blocked = patient.ancestors[:, self.negated]
+        out: list[Evidence] = []
+        for i, q in enumerate(q_terms.tolist()):
+            value = float(llr[i])
+            k = int(at[i]) if own[i] else (int(best_below[i]) if any_below[i] else None)
+            if k is None and blocked.shape[1] and bool(blocked[i].any()):
+                blocking = int(self.negated[int(np.argmax(blocked[i]))])
+                out.append(self._negated_evidence(q, blocking, value))
+            else:
+                out.append(self.evidence(q, MatchKind.EXCLUDED, value, k))
+        return out
 
     def absent(self, covered: np.ndarray, params: RankParameters) -> list[Evidence]:
         if params.absent_rate <= 0:
@@ -166,18 +204,16 @@ def _evidence(
     model: PhenotypeModel, scores: CaseScores, params: RankParameters, groups: np.ndarray
 ) -> list[tuple[Evidence, ...]]:
     """Evidence rows of each of `groups`: observed, excluded, then unrecorded findings."""
-    obs_info = [_TermInfo(model, q) for q in scores.observed]
-    exc_info = [_TermInfo(model, x) for x in scores.excluded]
+    patient = _Terms(model, scores.observed)
+    excluded = _Terms(model, scores.excluded)
     covered = model.covered_terms(scores.observed, scores.excluded)
     obs_llr = scores.observed_llr.for_groups(groups, model.n_groups)
     exc_llr = scores.excluded_llr.for_groups(groups, model.n_groups)
     out = []
     for j, g in enumerate(groups.tolist()):
         cand = _Candidate(model, g)
-        rows = [
-            cand.observed(info, float(obs_llr[i, j]), params) for i, info in enumerate(obs_info)
-        ]
-        rows += [cand.excluded(info, float(exc_llr[i, j])) for i, info in enumerate(exc_info)]
+        rows = cand.observed(patient, obs_llr[:, j], params) if len(patient.terms) else []
+        rows += cand.excluded(excluded, exc_llr[:, j]) if len(excluded.terms) else []
         rows += cand.absent(covered, params)
         out.append(tuple(rows))
     return out
@@ -222,6 +258,24 @@ def do_not_miss(
     pick = pick[np.lexsort((pick, -key[pick]))][:limit]
     ranks = [int((key > key[g]).sum() + (key[:g] == key[g]).sum()) + 1 for g in pick.tolist()]
     return _candidates(model, scores, params, pick, ranks, False, treatments)
+
+
+def explain_groups(
+    model: PhenotypeModel,
+    scores: CaseScores,
+    params: RankParameters,
+    groups: Sequence[int],
+    *,
+    with_evidence: bool = True,
+    treatments: Callable[[int], tuple[Treatment, ...]] | None = None,
+) -> tuple[CandidateDisease, ...]:
+    """The given groups, in the order given, each with its rank among all groups (the rank
+    `explain_candidates` would give it) and, optionally, its evidence: explains one disease
+    wherever it ranks, without explaining every disease above it."""
+    key = scores.rank_key(params.temperature)
+    pick = np.asarray(groups, dtype=np.int64)
+    ranks = [int((key > key[g]).sum() + (key[:g] == key[g]).sum()) + 1 for g in pick.tolist()]
+    return _candidates(model, scores, params, pick, ranks, with_evidence, treatments)
 
 
 def _candidates(

@@ -203,6 +203,7 @@ class StoredCase:
     latest: AnalysisRecord | None
     mme_shared: bool = False
     decisions: tuple[DecisionRecord, ...] = ()
+    new_results: bool = False
 
 
 def _analysis_record(row: m.Analysis) -> AnalysisRecord:
@@ -803,9 +804,27 @@ class Store:
                     latest=record,
                     mme_shared=bool(case_row.mme_shared),
                     decisions=case_decisions,
+                    new_results=bool(case_row.new_results),
                 )
             )
         return tuple(out)
+
+    def case_summary(self, case_id: str, *, user: str) -> CaseSummary:
+        """One case's summary line (as `list_cases` gives it); an audited read. `InputError`
+        as for `get_case`."""
+        with self.transaction() as s:
+            user_row = self._known_user(s, user)
+            row = self._visible_case(s, user_row, case_id)
+            self._audit(s, user_row, "read", "case", case_id)
+            return CaseSummary(
+                id=row.id,
+                patient=row.patient.pseudonym,
+                centre=row.patient.centre.code,
+                status=row.status,
+                created=row.created_at,
+                updated=row.updated_at,
+                new_results=row.new_results,
+            )
 
     def _visible_case(self, s: Session, user_row: m.User, case_id: str) -> m.Case:
         """The case row, if it exists in a centre `user_row` may see; else `InputError`."""
