@@ -36,6 +36,7 @@ from raredx.rank.explain import (
     candidate_genes,
     do_not_miss,
     explain_candidates,
+    explain_groups,
     suggest_findings,
 )
 from raredx.rank.genotype import (
@@ -56,6 +57,7 @@ __all__ = [
     "DO_NOT_MISS_THRESHOLD",
     "PreparedPatient",
     "diagnose",
+    "explain_diseases",
     "genome_summary",
     "genotype_evidence",
     "parse_age",
@@ -428,6 +430,60 @@ def diagnose(
         genome=None if genome is None else genome_summary(genome),
         do_not_miss=missable,
     )
+
+
+def explain_diseases(
+    case: Case | str | Iterable[str],
+    diseases: Iterable[str],
+    *,
+    excluded: str | Iterable[str] = (),
+    age: float | str | None = None,
+    sex: str | Sex | None = None,
+    onset: float | str | None = None,
+    kb: KnowledgeBase | None = None,
+    parameters: RankParameters | None = None,
+    lenient: bool = False,
+    genome: GenomeEvidence | None = None,
+    genotype_parameters: GenotypeParameters | None = None,
+    treatments: bool = True,
+) -> tuple[CandidateDisease, ...]:
+    """The named diseases as `diagnose` ranks and explains them for this patient, finding by
+    finding, wherever they rank (only they are explained: cheap even for a disease ranked
+    5000th). `diseases`: OMIM, ORPHA or MONDO ids; an id stands for its whole equivalence
+    group, as in the ranking. The other arguments are `diagnose`'s.
+
+    Raises InputError for an unknown disease id, and as `diagnose` for the patient.
+    """
+    if kb is None:
+        kb = load_kb()
+    params = parameters or DEFAULT_PARAMETERS
+    if genome is not None and genome.kb is not kb and genome.kb.version != kb.version:
+        raise InputError(
+            "the genome evidence was read with another knowledge base",
+            [f"evidence: {genome.kb.version}; diagnosis: {kb.version}"],
+        )
+    groups: list[int] = []
+    problems: list[str] = []
+    for disease_id in diseases:
+        try:
+            entry = kb.disease(disease_id)
+        except InputError:
+            problems.append(str(disease_id))
+            continue
+        groups.append(int(kb.disease_group[kb.disease_index[entry.id]]))
+    if problems:
+        raise InputError("unknown disease id", problems)
+    patient = prepare_patient(
+        case, kb=kb, excluded=excluded, age=age, sex=sex, onset=onset, lenient=lenient
+    )
+    model = phenotype_model(kb)
+    scores = model.score(patient.query, params)
+    if genome is not None:
+        genotype = _genotype(model, genome, genotype_parameters)
+        scores = model.with_genotype(scores, genotype.pair_llr, params)
+    index = treatment_index(kb) if treatments else None
+    treatments_of = None if index is None else (lambda g: index.treatments_for_groups((g,)))
+    return explain_groups(model, scores, params, groups, treatments=treatments_of)
 
 
 @per_kb

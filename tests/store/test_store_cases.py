@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -239,3 +240,29 @@ def test_random_patients_and_terms_round_trip(
             .order_by(ObservationRow.id)
         ).all()
     assert [tuple(r) for r in stored] == terms
+
+
+def test_concurrent_transactions_wait_for_each_other(store: Store) -> None:
+    """Reads write their audit entry: on SQLite, threads reading and writing at once must
+    queue (BEGIN IMMEDIATE) rather than fail with "database is locked"."""
+    case = read_phenopacket(EXAMPLE)
+    store.add_case(case, centre="C1", user="alice")
+    failures: list[str] = []
+
+    def work(n: int) -> None:
+        for i in range(25):
+            try:
+                store.observations(case.id, user="alice")
+                if i % 5 == 0:
+                    store.set_new_results(case.id, (n + i) % 2 == 0, user="bob")
+            except Exception as exc:  # any failure is the finding
+                failures.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    reads = [e for e in table_rows(store)["audit_log"] if e["action"] == "read"]
+    assert len(reads) >= 100

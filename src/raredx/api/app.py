@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from raredx import __version__
-from raredx.api import auth, mme
+from raredx.api import auth, mme, rest
 from raredx.api.deps import Forbidden, NotAuthenticated, Services
 from raredx.api.security import secret_key
 from raredx.errors import InputError
@@ -148,6 +148,11 @@ def create_app(
 
     app.include_router(mme.router)
     app.include_router(auth.router)
+    rest.include_rest(app)
+    # Imported here: raredx.web's pages import raredx.api (auth, deps) themselves.
+    from raredx.web import include_web
+
+    include_web(app)
     return app
 
 

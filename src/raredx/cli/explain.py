@@ -26,7 +26,7 @@ from raredx.kb import KnowledgeBase, load_kb
 from raredx.rank.genotype import variant_keys
 from raredx.rank.result import Diagnosis
 
-__all__ = ["explain"]
+__all__ = ["explain", "gene_explanation"]
 
 _ALL = 100_000
 _LN10 = math.log(10.0)
@@ -88,14 +88,19 @@ def _gene_rank(result: Diagnosis, symbol: str) -> tuple[int | None, float]:
     return None, 0.0
 
 
-def _report(
+def gene_explanation(
     kb: KnowledgeBase,
     gene: int,
     plain: Diagnosis,
     full: Diagnosis | None,
     evidence: GenomeEvidence | None,
-    fmt: OutputFormat,
-) -> None:
+    *,
+    with_vcf: bool = True,
+) -> dict[str, Any]:
+    """What `raredx explain --gene --format json` prints: the gene (KB index), its rank on
+    the phenotype alone (`plain`, every disease and gene ranked) and with the VCF (`full`),
+    its diseases in the differential, its genotype evidence per mode and (`with_vcf`) its
+    fits and variants in the VCF."""
     symbol = kb.gene_symbols[gene]
     rank_p, score_p = _gene_rank(plain, symbol)
     summary: dict[str, Any] = {
@@ -109,7 +114,7 @@ def _report(
     result = full or plain
     if full is not None:
         summary["rank"], summary["score"] = _gene_rank(full, symbol)
-    diseases = [
+    summary["diseases"] = [
         {
             "rank": d.rank,
             "disease": d.disease_id,
@@ -144,13 +149,27 @@ def _report(
                     "log10 LR": round(likelihood.no_fit_llr / _LN10, 3),
                 }
             )
+    summary["genotype"] = modes
+    if evidence is not None and with_vcf:
+        (summary["vcf"],) = show_genes(evidence, [symbol], OutputFormat.json, emit_json=False)
+    return summary
+
+
+def _report(
+    kb: KnowledgeBase,
+    gene: int,
+    plain: Diagnosis,
+    full: Diagnosis | None,
+    evidence: GenomeEvidence | None,
+    fmt: OutputFormat,
+) -> None:
+    summary = gene_explanation(kb, gene, plain, full, evidence, with_vcf=fmt is OutputFormat.json)
     if fmt is OutputFormat.json:
-        summary["diseases"] = diseases
-        summary["genotype"] = modes
-        if evidence is not None:
-            (summary["vcf"],) = show_genes(evidence, [symbol], fmt, emit_json=False)
         print_json(summary)
         return
+    symbol, rank_p = summary["gene"], summary["phenotype_rank"]
+    result = full or plain
+    diseases, modes = summary["diseases"], summary["genotype"]
     where = (
         f"rank {summary.get('rank')} with the VCF, " if full is not None else ""
     ) + f"rank {rank_p} on the phenotype alone, of {len(plain.genes)} genes"

@@ -155,7 +155,11 @@ def user_for_token(store: Store, token: str) -> UserRecord | None:
         )
         if entry is None:
             return None
-        entry.last_used_at = m.utc_now()
+        now = m.utc_now()
+        # Written at most once a minute: a write per API request would serialise every
+        # request on SQLite's single writer.
+        if entry.last_used_at is None or (now - entry.last_used_at).total_seconds() >= 60:
+            entry.last_used_at = now
         return _record(entry.user)
 
 

@@ -78,7 +78,11 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE: take the write lock at the start. Nearly every transaction writes (a read of
+    # patient data writes its audit entry); a DEFERRED one that upgrades from reading to
+    # writing while another connection writes fails at once with "database is locked"
+    # instead of waiting for busy_timeout. WAL still lets plain readers through.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _json_dumps(value: object) -> str:

@@ -131,6 +131,7 @@ class CaseSummary:
     created: datetime
     updated: datetime
     new_results: bool = False
+    mme_shared: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -648,6 +649,7 @@ class Store:
                     created=row.created_at,
                     updated=row.updated_at,
                     new_results=row.new_results,
+                    mme_shared=row.mme_shared,
                 )
                 for row, pseudonym in s.execute(query)
             )
@@ -824,6 +826,7 @@ class Store:
                 created=row.created_at,
                 updated=row.updated_at,
                 new_results=row.new_results,
+                mme_shared=row.mme_shared,
             )
 
     def _visible_case(self, s: Session, user_row: m.User, case_id: str) -> m.Case:

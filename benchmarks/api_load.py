@@ -1,0 +1,266 @@
+"""REST API load: N concurrent clients against POST /api/v1/diagnose on loopback.
+
+Starts a real `raredx serve` (its own temporary SQLite store; the cached bundled KB) with
+`--workers` processes, creates a user and an API token with the CLI, then runs `--clients`
+asynchronous clients, each with its own connection, for `--seconds`: every client sends a
+phenotype-only diagnosis request, waits for the answer, waits `--think` seconds, and repeats.
+The term sets are those of the development phenopackets (../shared) when present, else of the
+bundled example. The clients run in this process (one core), the server in its own.
+Latency is measured from send to full response body. Prints a table and writes
+benchmarks/results/api_load.json (target: p99 <= 100 ms, 0 errors, 50 clients, 60 s).
+
+    .venv/bin/python benchmarks/api_load.py [--clients 50] [--seconds 60] [--workers 2]
+        [--think 0] [--body '{"explain": false}'] [--cases 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import itertools
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "api_load.json"
+DEV_CASES = ROOT / ".." / "shared" / "bench" / "phenopackets-dev.jsonl.gz"
+EXAMPLE = ROOT / "examples" / "alps-fas.phenopacket.json"
+RAREDX = str(Path(sys.executable).with_name("raredx"))
+
+
+def _term_sets(limit: int) -> list[dict[str, Any]]:
+    """Request bodies: observed/excluded HPO ids of real phenopackets, keeping the ids the
+    bundled KB knows (newer ids would be 422s, which measure nothing)."""
+    from raredx.kb import load_kb
+
+    kb = load_kb()
+    packets: list[dict[str, Any]] = []
+    if DEV_CASES.exists():
+        with gzip.open(DEV_CASES, "rt", encoding="utf-8") as fh:
+            packets = [json.loads(line) for line in itertools.islice(fh, limit)]
+    else:
+        packets = [json.loads(EXAMPLE.read_text(encoding="utf-8"))]
+    bodies = []
+    for packet in packets:
+        features = packet.get("phenotypicFeatures") or []
+        known = [f for f in features if kb.lookup_term(f["type"]["id"]) is not None]
+        observed = [f["type"]["id"] for f in known if not f.get("excluded")]
+        excluded = [f["type"]["id"] for f in known if f.get("excluded")]
+        if observed:
+            bodies.append({"observed": observed, "excluded": excluded, "top": 10})
+    return bodies
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _start_server(home: Path, port: int, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    env = {**os.environ, "RAREDX_DATABASE_URL": f"sqlite:///{home / 'store.sqlite3'}"}
+    subprocess.run(
+        [
+            RAREDX,
+            "users",
+            "add",
+            "bench",
+            "--centre",
+            "BENCH",
+            "--role",
+            "clinician",
+            "--password-stdin",
+        ],
+        input=b"benchmark password\n",
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    token = subprocess.run(
+        [RAREDX, "users", "token", "bench", "--label", "api_load"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    log = (home / "server.log").open("wb")
+    server = subprocess.Popen(
+        [RAREDX, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"server exited: {(home / 'server.log').read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/kb", timeout=1).status_code == 200:
+                return server, token
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    server.terminate()
+    raise SystemExit("server did not start in 180 s")
+
+
+async def _client(
+    url: str,
+    token: str,
+    bodies: list[dict[str, Any]],
+    offset: int,
+    stop: float,
+    think: float,
+    latencies: list[float],
+    errors: list[str],
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=1)
+    async with httpx.AsyncClient(timeout=30, limits=limits, headers=headers) as client:
+        for n in itertools.count(offset):
+            if time.monotonic() >= stop:
+                return
+            body = bodies[n % len(bodies)]
+            start = time.perf_counter()
+            try:
+                reply = await client.post(url, json=body)
+                await reply.aread()
+                elapsed = time.perf_counter() - start
+                if reply.status_code == 200:
+                    latencies.append(elapsed)
+                else:
+                    errors.append(f"HTTP {reply.status_code}: {reply.text[:200]}")
+            except httpx.HTTPError as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+            if think:
+                await asyncio.sleep(think)
+
+
+async def _load(
+    url: str, token: str, bodies: list[dict[str, Any]], clients: int, seconds: float, think: float
+) -> tuple[list[float], list[str], float]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    start = time.monotonic()
+    stop = start + seconds
+    await asyncio.gather(
+        *(
+            _client(url, token, bodies, i * 7, stop, think, latencies, errors)
+            for i in range(clients)
+        )
+    )
+    return latencies, errors, time.monotonic() - start
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="Seconds between a client's requests."
+    )
+    parser.add_argument("--body", default="{}", help="JSON merged into every request body.")
+    parser.add_argument("--cases", type=int, default=500, help="Distinct term sets to cycle.")
+    parser.add_argument("--label", default=None, help="Name of this run in the JSON results.")
+    args = parser.parse_args()
+    extra = json.loads(args.body)
+    bodies = [{**b, **extra} for b in _term_sets(args.cases)]
+    console = Console(stderr=True)
+    with tempfile.TemporaryDirectory(prefix="rdx-load-") as tmp:
+        port = _free_port()
+        console.print(f"starting raredx serve on port {port} with {args.workers} worker(s)")
+        server, token = _start_server(Path(tmp), port, args.workers)
+        url = f"http://127.0.0.1:{port}/api/v1/diagnose"
+        try:
+            # Warm every worker (first requests build per-KB caches).
+            asyncio.run(_load(url, token, bodies, args.workers * 2, 3.0, 0.0))
+            console.print(f"{args.clients} clients for {args.seconds:g} s ...")
+            latencies, errors, wall = asyncio.run(
+                _load(url, token, bodies, args.clients, args.seconds, args.think)
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    ms = [x * 1000 for x in latencies]
+    row = {
+        "label": args.label or f"{args.clients} clients, think {args.think:g} s, body {args.body}",
+        "clients": args.clients,
+        "seconds": round(wall, 1),
+        "workers": args.workers,
+        "think_s": args.think,
+        "body_extra": extra,
+        "requests": len(ms),
+        "errors": len(errors),
+        "requests_per_s": round(len(ms) / wall, 1),
+        "p50_ms": round(_percentile(ms, 0.50), 1),
+        "p90_ms": round(_percentile(ms, 0.90), 1),
+        "p99_ms": round(_percentile(ms, 0.99), 1),
+        "max_ms": round(max(ms), 1) if ms else None,
+        "mean_ms": round(statistics.fmean(ms), 1) if ms else None,
+        "target_met": bool(ms) and not errors and _percentile(ms, 0.99) <= 100.0,
+        "first_errors": errors[:5],
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+    }
+    table = Table(title="POST /api/v1/diagnose under load (target p99 <= 100 ms, 0 errors)")
+    for key in (
+        "clients",
+        "workers",
+        "think_s",
+        "requests",
+        "errors",
+        "requests_per_s",
+        "p50_ms",
+        "p90_ms",
+        "p99_ms",
+        "max_ms",
+        "target_met",
+    ):
+        table.add_column(key)
+    table.add_row(
+        *(
+            str(row[k])
+            for k in (
+                "clients",
+                "workers",
+                "think_s",
+                "requests",
+                "errors",
+                "requests_per_s",
+                "p50_ms",
+                "p90_ms",
+                "p99_ms",
+                "max_ms",
+                "target_met",
+            )
+        )
+    )
+    Console().print(table)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    runs[row["label"]] = row
+    RESULTS.write_text(json.dumps(runs, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

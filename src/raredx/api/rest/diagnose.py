@@ -1,0 +1,70 @@
+"""``POST /api/v1/diagnose``: a stateless, phenotype-only differential diagnosis.
+
+The path is kept lean for load (many concurrent clients): no store access beyond
+authentication, no audit entry (the request holds no stored patient data), the ranking runs
+in the thread pool and the result is serialised once with orjson, not re-validated. The
+ranking is a pure function of the request and the KB, so the latest `CACHE_SIZE` answers are
+kept (serialised) and a repeated request is answered from memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from raredx.api.rest.common import API, CaseRole, Svc, errors, json_bytes, unprocessable
+from raredx.api.rest.schemas import DiagnoseRequest, DiagnosisOut
+from raredx.diagnosis import diagnose
+from raredx.errors import InputError
+
+__all__ = ["CACHE_SIZE", "router"]
+
+CACHE_SIZE = 512
+"""Answers kept in memory (about 30 KB each)."""
+
+router = APIRouter(prefix=API, tags=["Diagnosis"])
+
+_cache: OrderedDict[tuple[int, str, str], bytes] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+@router.post(
+    "/diagnose",
+    response_model=DiagnosisOut,
+    summary="Rank diseases and genes for a phenotype (nothing is stored)",
+    responses=errors(401, 403, 422),
+)
+def diagnose_phenotype(body: DiagnoseRequest, svc: Svc, user: CaseRole) -> Response:
+    """Posterior probability, log10 likelihood ratio and per-finding evidence of the `top`
+    diseases and genes, the findings worth checking next, treatments and the treatable
+    diseases not to miss: the JSON of ``raredx diagnose --format json``. Terms are HPO ids
+    or exact names (English or French); unknown or contradictory terms are a 422."""
+    key = (id(svc.kb), svc.kb.version, body.model_dump_json())
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+    if found is not None:
+        return Response(found, media_type="application/json")
+    try:
+        result = diagnose(
+            body.observed,
+            excluded=body.excluded,
+            age=body.age_years,
+            sex=body.sex,
+            kb=svc.kb,
+            top=body.top,
+            top_genes=body.top,
+            case_id="query",
+        )
+    except InputError as exc:
+        raise unprocessable(exc) from None
+    data = json_bytes(result.to_dict())
+    with _cache_lock:
+        _cache[key] = data
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return Response(data, media_type="application/json")
