@@ -6,6 +6,7 @@ import typer
 
 from raredx import __version__
 from raredx.cli import case, genome, hpo, kb, mme, phenotype, store, users
+from raredx.cli.batch import batch, compile_inhouse
 from raredx.cli.diagnose import diagnose
 from raredx.cli.explain import explain
 from raredx.cli.serve import serve
@@ -45,6 +46,8 @@ app.command("treatments")(treatments)
 app.command("reanalyze")(reanalyze)
 app.command("match")(match)
 app.command("serve")(serve)
+app.command("batch")(batch)
+genome.app.command("compile-inhouse")(compile_inhouse)
 app.add_typer(kb.app, name="kb")
 app.add_typer(hpo.app, name="hpo")
 app.add_typer(phenotype.app, name="phenotype")

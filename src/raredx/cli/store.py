@@ -96,18 +96,39 @@ def reanalyze(
     fmt: OutputFormat = FORMAT_OPTION,
     kb_version: str | None = KB_OPTION,
     user: str = USER_OPTION,
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="Rank the due cases on an existing Dask cluster (its scheduler's address); its "
+        "workers need the same KB and, for cases with a VCF, the store and the VCFs.",
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Rank the due cases on a local Dask cluster of N processes."
+    ),
+    timeout: float = typer.Option(
+        10.0, "--timeout", min=0.1, help="Seconds to wait for the Dask scheduler and workers."
+    ),
 ) -> None:
     """Re-run unsolved stored cases with the current KB and report material changes.
 
     Reported: new gene-disease links among the candidates, candidates whose posterior crossed
     the threshold, newly treatable candidates. Every re-run is recorded as a new analysis.
+    With --scheduler or --workers the cases are ranked on a Dask cluster (the results are the
+    same); an interrupted run resumes where it stopped.
     """
     with exit_on_error():
+        if scheduler is not None and workers is not None:
+            raise InputError("give --workers (a local cluster) or --scheduler, not both")
         kb = load_kb(kb_version)
         with Store.open() as store:
-            found = _reanalysis.reanalyze(
-                store, kb, user=user, since_kb=since_kb, threshold=threshold
-            )
+            if scheduler is None and workers is None:
+                found = _reanalysis.reanalyze(
+                    store, kb, user=user, since_kb=since_kb, threshold=threshold
+                )
+            else:
+                found = _reanalyze_on_cluster(
+                    store, kb, user, since_kb, threshold, scheduler, workers, timeout
+                )
     changed = _reanalysis.changed_only(found)
     err_console.print(
         f"{len(found)} case(s) due for reanalysis with KB {kb.version}; "
@@ -141,6 +162,54 @@ def reanalyze(
         title=f"Material changes with KB {kb.version}",
         json_payload=payload,
     )
+
+
+def _reanalyze_on_cluster(
+    store: Store,
+    kb: KnowledgeBase,
+    user: str,
+    since_kb: str | None,
+    threshold: float,
+    scheduler: str | None,
+    workers: int | None,
+    timeout: float,
+) -> tuple[_reanalysis.CaseChange, ...]:
+    """`reanalyze` with the due cases ranked on a Dask cluster (`raredx.batch`)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from raredx.batch import cluster_reranker, open_cluster
+    from raredx.batch.worker import store_url_for_workers
+
+    bar = Progress(
+        "reanalysing",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not err_console.is_terminal,
+        transient=True,
+    )
+    task = bar.add_task("reanalysing", total=None)
+    try:
+        with open_cluster(workers=workers, scheduler=scheduler, timeout=timeout) as cluster, bar:
+            reranker = cluster_reranker(cluster, user=user, store_url=store_url_for_workers(store))
+            return _reanalysis.reanalyze(
+                store,
+                kb,
+                user=user,
+                since_kb=since_kb,
+                threshold=threshold,
+                reranker=reranker,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except KeyboardInterrupt:
+        err_console.print(
+            "reanalysis interrupted: the cases re-run so far are recorded; run the same "
+            "command again to resume",
+            style="bold red",
+            highlight=False,
+        )
+        raise typer.Exit(code=130) from None
 
 
 def match(

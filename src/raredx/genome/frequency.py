@@ -34,13 +34,20 @@ from raredx.genome.vcf import (
 
 __all__ = [
     "FREQUENCY_STORE_KIND",
+    "MINIMAL_ALLELES",
     "FrequencyStore",
     "compile_frequency",
+    "minimal_allele",
     "population_frequency_fields",
 ]
 
 FREQUENCY_STORE_KIND = "frequency"
 """The `kind` written in a frequency store's manifest."""
+
+MINIMAL_ALLELES = "minimal"
+"""Value of a store manifest's ``alleles`` key when its rows are keyed by minimal alleles
+(`minimal_allele`): lookups then trim the queried allele the same way. Stores without the key
+(every `compile_frequency` store) are looked up with the alleles as given."""
 
 _MAX_FIELDS = re.compile(r"(popmax|grpmax|faf95|faf99|max_af|maxaf)", re.IGNORECASE)
 _AF_LIKE = re.compile(r"(^|_)af($|_)|^af|af$|freq", re.IGNORECASE)
@@ -66,6 +73,19 @@ def _is_frequency_name(name: str) -> bool:
     return not (set(tokens) & _COUNT_TOKENS and not any("af" in t for t in tokens))
 
 
+def minimal_allele(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+    """The allele with the bases REF and ALT share trimmed: the common suffix, then the common
+    prefix (the position moves past it), each keeping at least one base; upper case. A split
+    multi-allelic record (``GTT>GT``) and its biallelic form (``GT>G``) then have one key.
+    No left-alignment (that needs the reference sequence)."""
+    ref, alt = ref.upper(), alt.upper()
+    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
+        ref, alt = ref[:-1], alt[:-1]
+    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
+        ref, alt, pos = ref[1:], alt[1:], pos + 1
+    return pos, ref, alt
+
+
 class FrequencyStore(StoreView):
     """A compiled frequency store, memory-mapped; `lookup` gives one frequency per allele."""
 
@@ -75,9 +95,12 @@ class FrequencyStore(StoreView):
     def __init__(self, store: KeyedStore) -> None:
         super().__init__(store)
         self._af = store.columns["af"]
+        self._minimal = store.manifest.get("alleles") == MINIMAL_ALLELES
 
     def lookup(self, chrom: str, pos: int, ref: str, alt: str) -> float | None:
         """The allele's population frequency (0-1), or None when the file does not list it."""
+        if self._minimal:
+            pos, ref, alt = minimal_allele(pos, ref, alt)
         row = self._store.find(chrom, pos, ref, alt)
         if row is None:
             return None

@@ -43,24 +43,30 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from raredx.case import Case
 from raredx.diagnosis import DEFAULT_PARAMETERS, DO_NOT_MISS_THRESHOLD, diagnose
 from raredx.errors import InputError
 from raredx.kb import KnowledgeBase
 from raredx.rank.parameters import RankParameters
+from raredx.rank.result import Diagnosis
 from raredx.store.store import AnalysisRecord, Store, StoredCase, VcfUnavailable
 
 __all__ = [
     "CHANGE_KINDS",
     "CaseChange",
     "Change",
+    "RerankJob",
+    "RerankResult",
+    "Reranker",
     "changed_only",
     "compare_results",
     "kb_version_key",
     "reanalyze",
+    "rerank_case",
 ]
 
 CHANGE_KINDS = (
@@ -255,6 +261,70 @@ def _due_cases(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class RerankJob:
+    """One due case to rank again: the stored case, and whether its previous analysis used a
+    VCF. Sent to a worker by a `Reranker`."""
+
+    case_id: str
+    case: Case
+    used_genome: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RerankResult:
+    """A due case ranked again (`diagnosis`), or why it was not (`change`: ``not_rerun`` or
+    ``error``)."""
+
+    case_id: str
+    diagnosis: Diagnosis | None = None
+    change: Change | None = None
+
+
+Reranker = Callable[
+    [Sequence[RerankJob], KnowledgeBase, RankParameters, int], Iterable[RerankResult]
+]
+"""Ranks due cases elsewhere (e.g. `raredx.batch.cluster_reranker` on a Dask cluster): given
+the jobs, KB, parameters and `top`, yields one `RerankResult` per job, in any order."""
+
+
+def rerank_case(
+    store: Store | None,
+    kb: KnowledgeBase,
+    job: RerankJob,
+    parameters: RankParameters,
+    top: int,
+    *,
+    user: str,
+) -> RerankResult:
+    """Rank one due case with `kb` (lenient), with its attached VCF's evidence from `store`
+    (cached, or read again when unchanged). `store` may be None for a case whose phenopacket
+    names no file (no VCF can be attached to it)."""
+    genome = None
+    if store is not None:
+        try:
+            genome = store.genome_evidence(job.case_id, kb, user=user)
+        except VcfUnavailable as exc:
+            return RerankResult(
+                job.case_id, change=Change("not_rerun", None, f"VCF file {exc.reason}: {exc}")
+            )
+        except InputError as exc:
+            return RerankResult(job.case_id, change=Change("error", None, str(exc)))
+    if genome is None and job.used_genome:
+        detail = (
+            "the previous analysis used a VCF that is not attached to the store: attach it "
+            "(`raredx store attach-vcf`) or re-run it with `raredx diagnose --vcf`"
+        )
+        return RerankResult(job.case_id, change=Change("not_rerun", None, detail))
+    try:
+        diagnosis = diagnose(
+            job.case, kb=kb, parameters=parameters, top=top, lenient=True, genome=genome
+        )
+    except InputError as exc:
+        return RerankResult(job.case_id, change=Change("error", None, str(exc)))
+    return RerankResult(job.case_id, diagnosis=diagnosis)
+
+
 def reanalyze(
     store: Store,
     kb: KnowledgeBase,
@@ -264,11 +334,17 @@ def reanalyze(
     threshold: float = 0.1,
     top: int = 20,
     parameters: RankParameters | None = None,
+    reranker: Reranker | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[CaseChange, ...]:
     """Re-run every due unsolved case (see the module documentation) of the centres `user`
     may see with `kb` and `parameters` (default: `DEFAULT_PARAMETERS`), record each new
     analysis, and return one `CaseChange` per due case, in the store's case order (changes
     empty when nothing material changed).
+
+    `reranker` ranks the due cases elsewhere (a Dask cluster: `raredx.batch`); the comparison
+    and the recording stay here, one transaction per case as results arrive. `progress(done,
+    total)` is called after each case.
 
     Raises `InputError` (nothing written) for an unknown user or a bad threshold/top/since_kb.
     """
@@ -277,53 +353,38 @@ def reanalyze(
     due = _due_cases(
         store.cases_with_latest_analysis(user=user, status="unsolved"), kb, params, since_kb
     )
-    out: list[CaseChange] = []
-    for stored, latest in due:
-        try:
-            genome = store.genome_evidence(stored.id, kb, user=user)
-        except VcfUnavailable as exc:
-            detail = f"VCF file {exc.reason}: {exc}"
-            out.append(
-                CaseChange(
-                    stored.id, latest.kb_version, kb.version, (Change("not_rerun", None, detail),)
-                )
-            )
-            continue
-        except InputError as exc:
-            out.append(
-                CaseChange(
-                    stored.id, latest.kb_version, kb.version, (Change("error", None, str(exc)),)
-                )
-            )
-            continue
-        if genome is None and latest.results.get("genome") is not None:
-            detail = (
-                "the previous analysis used a VCF that is not attached to the store: attach it "
-                "(`raredx store attach-vcf`) or re-run it with `raredx diagnose --vcf`"
-            )
-            out.append(
-                CaseChange(
-                    stored.id, latest.kb_version, kb.version, (Change("not_rerun", None, detail),)
-                )
-            )
-            continue
-        try:
-            diagnosis = diagnose(
-                stored.case, kb=kb, parameters=params, top=top, lenient=True, genome=genome
-            )
-        except InputError as exc:
-            out.append(
-                CaseChange(
-                    stored.id, latest.kb_version, kb.version, (Change("error", None, str(exc)),)
-                )
-            )
-            continue
-        changes = compare_results(latest.results, diagnosis.to_dict(), threshold=threshold, top=top)
-        analysis_id = store.record_analysis(
-            stored.id, diagnosis, user=user, new_results=True if changes else None
+    latest = {stored.id: record for stored, record in due}
+    jobs = [
+        RerankJob(stored.id, stored.case, record.results.get("genome") is not None)
+        for stored, record in due
+    ]
+    if reranker is None:
+        results: Iterable[RerankResult] = (
+            rerank_case(store, kb, job, params, top, user=user) for job in jobs
         )
-        out.append(CaseChange(stored.id, latest.kb_version, kb.version, changes, analysis_id))
-    return tuple(out)
+    else:
+        results = reranker(jobs, kb, params, top)
+    found: dict[str, CaseChange] = {}
+    for result in results:
+        previous = latest[result.case_id]
+        if result.diagnosis is None:
+            change = result.change or Change("error", None, "not ranked")
+            found[result.case_id] = CaseChange(
+                result.case_id, previous.kb_version, kb.version, (change,)
+            )
+        else:
+            changes = compare_results(
+                previous.results, result.diagnosis.to_dict(), threshold=threshold, top=top
+            )
+            analysis_id = store.record_analysis(
+                result.case_id, result.diagnosis, user=user, new_results=True if changes else None
+            )
+            found[result.case_id] = CaseChange(
+                result.case_id, previous.kb_version, kb.version, changes, analysis_id
+            )
+        if progress is not None:
+            progress(len(found), len(jobs))
+    return tuple(found[job.case_id] for job in jobs if job.case_id in found)
 
 
 def changed_only(changes: Sequence[CaseChange]) -> tuple[CaseChange, ...]:
