@@ -19,8 +19,8 @@ of 1 and 2 workers compared file by file, samples compared with the single-proce
 (`raredx diagnose FILES --out DIR` in a subprocess; `--check` phenotype and `--check-exomes`
 exome cases), a rerun (every case skipped), and the in-house frequencies built from the
 exomes' genotypes (`collect_inhouse`, 2 workers) and used for the same exomes (leave-one-out)
-with the causal gene's rank with and without them. The exomes all share one background individual, so
-the in-house effect here is an upper bound (see docs/batch.md).
+with the causal gene's rank with and without them. The exomes all share one background
+individual, so the in-house effect here is an upper bound (see docs/batch.md).
 
     .venv/bin/python benchmarks/batch.py [--cases 5000] [--exomes 200] [--workers 1,2]
         [--check 200] [--check-exomes 20] [--seed 0] [--skip-inhouse] [--keep DIR]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -29,15 +28,9 @@ from tests.mme.conftest import (
     simple_case,
     write_config,
 )
+from tests.store.conftest import _free_port
 
 RAREDX = str(Path(sys.executable).with_name("raredx"))
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ ignored too, and never echoed back.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -52,20 +52,6 @@ MAX_FEATURES = 500
 MAX_GENOMIC_FEATURES = 200
 """Most genomic features one patient may carry."""
 
-AGE_OF_ONSET_TERMS = (
-    "HP:0003577",
-    "HP:0011460",
-    "HP:0011461",
-    "HP:0003623",
-    "HP:0003593",
-    "HP:0011463",
-    "HP:0003621",
-    "HP:0003581",
-    "HP:0011462",
-    "HP:0003596",
-    "HP:0003584",
-)
-"""The HPO onset classes the specification allows for ``ageOfOnset``."""
 
 _MEDIA = re.compile(
     r"^application/vnd\.ga4gh\.matchmaker\.v(?P<major>\d{1,3})\.(?P<minor>\d{1,3})\+json$"
@@ -86,6 +72,8 @@ OnsetId = Literal[
     "HP:0003596",
     "HP:0003584",
 ]
+AGE_OF_ONSET_TERMS: tuple[str, ...] = get_args(OnsetId)
+"""The HPO onset classes the specification allows for ``ageOfOnset``."""
 
 
 def media_type(version: str) -> str:
