@@ -553,7 +553,16 @@ class PhenotypeModel:
         if not terms:
             return TermEvidence.empty()
         cache = self._term_cache
-        missing = [t for t in dict.fromkeys(terms) if (kind, t, params) not in cache]
+        # This case's entries are taken into `local` first: filling the bounded cache below may
+        # evict entries the case still needs.
+        local = {}
+        missing = []
+        for t in dict.fromkeys(terms):
+            hit = cache.get((kind, t, params))
+            if hit is None:
+                missing.append(t)
+            else:
+                local[t] = hit
         if missing:
             compute = self._observed_evidence if kind == "observed" else self._excluded_evidence
             fresh = compute(missing, params)
@@ -561,14 +570,15 @@ class PhenotypeModel:
             bounds = np.searchsorted(fresh.entry_term[order], np.arange(len(missing) + 1))
             for i, t in enumerate(missing):
                 sel = order[bounds[i] : bounds[i + 1]]
-                if len(cache) >= _TERM_CACHE_SIZE:
-                    del cache[next(iter(cache))]  # oldest first
-                cache[(kind, t, params)] = (
+                local[t] = (
                     float(fresh.baseline[i]),
                     fresh.entry_group[sel].astype(np.int32),
                     fresh.entry_delta[sel],
                 )
-        parts = [cache[(kind, t, params)] for t in terms]
+                if len(cache) >= _TERM_CACHE_SIZE:
+                    cache.pop(next(iter(cache)), None)  # oldest first
+                cache[(kind, t, params)] = local[t]
+        parts = [local[t] for t in terms]
         sizes = [len(p[1]) for p in parts]
         return TermEvidence(
             np.array([p[0] for p in parts]),
