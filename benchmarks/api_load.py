@@ -3,14 +3,20 @@
 Starts a real `raredx serve` (its own temporary SQLite store; the cached bundled KB) with
 `--workers` processes, creates a user and an API token with the CLI, then runs `--clients`
 asynchronous clients, each with its own connection, for `--seconds`: every client sends a
-phenotype-only diagnosis request, waits for the answer, waits `--think` seconds, and repeats.
-The term sets are those of the development phenopackets (../shared) when present, else of the
-bundled example. The clients run in this process (one core), the server in its own.
+phenotype-only diagnosis request, waits for the answer, waits a random think time (uniform
+over 0 to twice `--think` seconds, so that clients do not move in step), and repeats.
+`--think 0` is a closed loop: the server is saturated and, by Little's law, the latency is
+clients / throughput (50 clients within 100 ms need 500 answers a second). A positive think
+time models people at work: 50 clinicians each asking every `--think` seconds on average.
+The term sets are those of the development phenopackets (../shared; all 5,306 by default, each
+client starting at its own offset, so that the server's cache of recent answers is not what is
+measured), else of the bundled example. The clients run in this process, the server in its own;
+both share the machine's cores.
 Latency is measured from send to full response body. Prints a table and writes
 benchmarks/results/api_load.json (target: p99 <= 100 ms, 0 errors, 50 clients, 60 s).
 
     .venv/bin/python benchmarks/api_load.py [--clients 50] [--seconds 60] [--workers 2]
-        [--think 0] [--body '{"explain": false}'] [--cases 500]
+        [--think 0] [--body '{"explain": false}'] [--cases 0 (all)] [--label NAME]
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import itertools
 import json
 import os
 import platform
+import random
 import socket
 import statistics
 import subprocess
@@ -51,7 +58,7 @@ def _term_sets(limit: int) -> list[dict[str, Any]]:
     packets: list[dict[str, Any]] = []
     if DEV_CASES.exists():
         with gzip.open(DEV_CASES, "rt", encoding="utf-8") as fh:
-            packets = [json.loads(line) for line in itertools.islice(fh, limit)]
+            packets = [json.loads(line) for line in itertools.islice(fh, limit or None)]
     else:
         packets = [json.loads(EXAMPLE.read_text(encoding="utf-8"))]
     bodies = []
@@ -148,7 +155,7 @@ async def _client(
             except httpx.HTTPError as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
             if think:
-                await asyncio.sleep(think)
+                await asyncio.sleep(random.uniform(0.0, 2.0 * think))
 
 
 async def _load(
@@ -160,7 +167,7 @@ async def _load(
     stop = start + seconds
     await asyncio.gather(
         *(
-            _client(url, token, bodies, i * 7, stop, think, latencies, errors)
+            _client(url, token, bodies, i * len(bodies) // clients, stop, think, latencies, errors)
             for i in range(clients)
         )
     )
@@ -181,7 +188,9 @@ def main() -> None:
         "--think", type=float, default=0.0, help="Seconds between a client's requests."
     )
     parser.add_argument("--body", default="{}", help="JSON merged into every request body.")
-    parser.add_argument("--cases", type=int, default=500, help="Distinct term sets to cycle.")
+    parser.add_argument(
+        "--cases", type=int, default=0, help="Distinct term sets to cycle (0: all)."
+    )
     parser.add_argument("--label", default=None, help="Name of this run in the JSON results.")
     args = parser.parse_args()
     extra = json.loads(args.body)
@@ -210,6 +219,7 @@ def main() -> None:
         "workers": args.workers,
         "think_s": args.think,
         "body_extra": extra,
+        "distinct_bodies": len(bodies),
         "requests": len(ms),
         "errors": len(errors),
         "requests_per_s": round(len(ms) / wall, 1),

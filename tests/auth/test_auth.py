@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -96,6 +98,23 @@ def test_api_tokens_authenticate_without_cookie_or_csrf(app: FastAPI) -> None:
     with app.state.services.store.transaction() as s:
         stored = s.scalars(select(m.ApiToken.token_sha256)).all()
     assert token not in stored  # only the digest is kept
+
+
+def test_a_token_revoked_elsewhere_stops_working_within_the_cache_time(app: FastAPI) -> None:
+    # Revoked through the store (as another server process or the CLI would): this process
+    # trusts its cached check for at most `ttl` seconds, then asks the store again.
+    store = app.state.services.store
+    cache = app.state.services.tokens
+    cache.ttl = 0.3
+    token_id, token = accounts.add_api_token(store, "alice", "ci", by="alice")
+    bearer = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as api:
+        assert api.get("/api/v1/me", headers=bearer).status_code == 200
+        assert cache.get(token) is not None
+        accounts.revoke_api_token(store, token_id, by="alice")
+        time.sleep(0.4)
+        assert api.get("/api/v1/me", headers=bearer).status_code == 401
+        assert cache.get(token) is None
 
 
 def test_another_users_token_cannot_be_revoked(app: FastAPI) -> None:

@@ -12,7 +12,7 @@ import pytest
 from raredx.case import Case, Subject, case_to_phenopacket, read_cases, read_phenopacket
 from raredx.case.phenopacket import MAX_INPUT_BYTES
 from raredx.errors import InputError
-from raredx.store import Store
+from raredx.store import Store, create_job, fail_job, finish_job
 from tests.store.conftest import EXAMPLE, row_counts, table_rows
 
 
@@ -136,6 +136,12 @@ def _fill(store: Store, tmp_path: Path) -> None:
 
     with Session(store.engine) as s, s.begin():  # a VCF with cached evidence (binary)
         s.add(VcfReference(case_id="imp-003", path="x.vcf.gz", sha256="0" * 64, evidence=b"\0\xff"))
+    # background jobs: done (JSON result), failed (JSON list of problems), still queued
+    done, _ = create_job(store, kind="analysis", centre="C2", user="zoe", case_id="imp-003")
+    finish_job(store, done.id, {"analysis_id": 1, "genome": True})
+    failed, _ = create_job(store, kind="reanalysis", centre="C1", user="alice")
+    fail_job(store, failed.id, "bad input", ["one", "two"])
+    create_job(store, kind="analysis", centre="C1", user="alice", case_id="imp-000")
 
 
 def test_export_all_import_all_round_trips_every_table(
@@ -165,6 +171,7 @@ def test_import_all_from_sqlite_keeps_sequences(make_store: Any, tmp_path: Path)
     source.add_user("alice", role="admin", centre="C1")
     _packets(tmp_path / "in", 3)
     source.import_phenopackets([tmp_path / "in"], centre="C1", user="alice")
+    fail_job(source, create_job(source, kind="k", centre="C1", user="alice")[0].id, "x", ["p"])
     archive = tmp_path / "a.jsonl"
     source.export_all(archive, user="alice")
     target: Store = make_store()

@@ -437,7 +437,7 @@ def test_upgrade_from_0001_keeps_every_row(store_url: str, make_store: Any) -> N
     finally:
         engine.dispose()
     store: Store = make_store()  # opening migrates to head
-    assert current_revision(store.engine) == head_revision() == "0003"
+    assert current_revision(store.engine) == head_revision() == "0004"
     [obs] = store.observations("old-1", user="alice")
     assert (obs.term_id, obs.label, obs.evidence, obs.review_status, obs.reviewed_by) == (
         SEIZURE,

@@ -22,7 +22,7 @@ TABLES = {t.name for t in Base.metadata.sorted_tables}
 
 def test_open_migrates_to_head_and_the_schema_matches_the_models(make_store: Any) -> None:
     store: Store = make_store()
-    assert current_revision(store.engine) == head_revision() == "0003"
+    assert current_revision(store.engine) == head_revision() == "0004"
     with store.engine.connect() as conn:
         assert set(inspect(conn).get_table_names()) == TABLES | {"alembic_version"}
         diff = compare_metadata(

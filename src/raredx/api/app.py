@@ -7,13 +7,15 @@ and the store opened once, when the app is built, and shared by every request.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from raredx import __version__
 from raredx.api import auth, mme, rest
@@ -56,6 +58,37 @@ _SECURITY_HEADERS = {
 def allow_large_bodies(prefix: str) -> None:
     """Let requests under `prefix` exceed MAX_REQUEST_BYTES (they must bound their own size)."""
     _LARGE_BODY_PREFIXES.append(prefix)
+
+
+class _LimitsAndHeaders:
+    """Refuses a declared body over MAX_REQUEST_BYTES (413) outside the large-body paths, and
+    adds the security headers to every response that does not set them itself. Plain ASGI:
+    the ``@app.middleware`` form (BaseHTTPMiddleware) costs about a millisecond a request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in _SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        declared = Headers(scope=scope).get("content-length", "")
+        large_ok = str(scope["path"]).startswith(tuple(_LARGE_BODY_PREFIXES))
+        if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES and not large_ok:
+            too_large = JSONResponse(
+                {"detail": f"request body over {MAX_REQUEST_BYTES} bytes"}, status_code=413
+            )
+            await too_large(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
 
 
 def _is_api(request: Request) -> bool:
@@ -113,21 +146,7 @@ def create_app(
         https_only=secure_cookies,
     )
 
-    @app.middleware("http")
-    async def limits_and_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        declared = request.headers.get("content-length", "")
-        large_ok = request.url.path.startswith(tuple(_LARGE_BODY_PREFIXES))
-        if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES and not large_ok:
-            response: Response = JSONResponse(
-                {"detail": f"request body over {MAX_REQUEST_BYTES} bytes"}, status_code=413
-            )
-        else:
-            response = await call_next(request)
-        for name, value in _SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(_LimitsAndHeaders)
 
     @app.exception_handler(NotAuthenticated)
     async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:

@@ -231,6 +231,7 @@ def revoke_token(
 ) -> Response:
     """Revoke one of the caller's tokens."""
     accounts.revoke_api_token(svc.store, token_id, by=user.name)
+    svc.tokens.clear()
     return Response(status_code=204)
 
 

@@ -11,8 +11,11 @@ session's CSRF token in ``X-CSRF-Token`` or, for HTML forms, a ``csrf_token`` fi
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -29,6 +32,7 @@ __all__ = [
     "Forbidden",
     "NotAuthenticated",
     "Services",
+    "TokenCache",
     "current_user",
     "password_fingerprint",
     "require_roles",
@@ -39,14 +43,55 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+class TokenCache:
+    """API tokens recently found valid, so that a client's every request does not read the
+    store (that read costs more than a cached answer). Keyed by the token's SHA-256 digest;
+    an entry is trusted for `ttl` seconds: a token revoked through another server process
+    stops working within `ttl` (at once in the process that revoked it, which calls
+    `clear`). At most `size` entries, least recently used dropped first."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 1024) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: OrderedDict[str, tuple[float, UserRecord]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def get(self, token: str) -> UserRecord | None:
+        """The cached owner of `token`, or None (unknown or older than `ttl`)."""
+        key, now = self._key(token), time.monotonic()
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or now - found[0] > self.ttl:
+                self._entries.pop(key, None)
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, token: str, user: UserRecord) -> None:
+        with self._lock:
+            self._entries[self._key(token)] = (time.monotonic(), user)
+            self._entries.move_to_end(self._key(token))
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     """What every request handler shares: the store, the KB, the MME settings (None: this
-    node takes part in no exchange)."""
+    node takes part in no exchange), the recently checked API tokens."""
 
     store: Store
     kb: KnowledgeBase
     mme: MmeConfig | None
+    tokens: TokenCache = field(default_factory=TokenCache)
 
 
 class NotAuthenticated(Exception):
@@ -84,9 +129,13 @@ async def current_user(request: Request, svc: Annotated[Services, Depends(servic
     """The authenticated user (API token or session); NotAuthenticated or Forbidden (CSRF)."""
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        found = await run_in_threadpool(user_for_token, svc.store, header[7:].strip())
+        token = header[7:].strip()
+        found = svc.tokens.get(token)
         if found is None:
-            raise NotAuthenticated("invalid or revoked API token")
+            found = await run_in_threadpool(user_for_token, svc.store, token)
+            if found is None:
+                raise NotAuthenticated("invalid or revoked API token")
+            svc.tokens.put(token, found)
         return found
     name = request.session.get("user") if "session" in request.scope else None
     if not isinstance(name, str):

@@ -10,12 +10,8 @@ get ``_2``, ``_3``...).
 
 from __future__ import annotations
 
-import contextlib
-import gzip
 import hashlib
 import os
-import re
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,26 +19,14 @@ from typing import Any
 
 import orjson
 
-from raredx.case.phenopacket import (
-    _GZIP_MAGIC,
-    CASE_FILE_SUFFIXES,
-    MAX_INPUT_BYTES,
-    _is_case_file,
-    _is_jsonl,
-    _lines,
-    _os_reason,
-    _read_file_bytes,
-    _Stream,
-)
-from raredx.errors import InputError
+from raredx.case import read_case_bytes
+from raredx.pheval import file_stem, safe_stem, unique_stem
 
 __all__ = ["VCF_WEIGHT", "BatchItem", "chunks", "peek_case", "plan_items", "store_items"]
 
 VCF_WEIGHT = 50
 """How many phenotype-only cases one case with a VCF weighs when cases are grouped into tasks
 (reading an exome takes about as long as ranking 50 phenotypes)."""
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +51,6 @@ class BatchItem:
     error: str | None = None
 
 
-def _safe(text: str) -> str:
-    return _UNSAFE.sub("_", text).strip("._") or "case"
-
-
 def peek_case(data: bytes) -> tuple[str | None, bool]:
     """(case id, names a file) of phenopacket JSON, without checking it; (None, False) when it
     is not a JSON object."""
@@ -93,120 +73,43 @@ def peek_case(data: bytes) -> tuple[str | None, bool]:
     return case_id.strip(), bool(files)
 
 
-class _Planner:
-    def __init__(self) -> None:
-        self.items: list[BatchItem] = []
-        self.used: set[str] = set()
-
-    def stem(self, base: str) -> str:
-        stem, k = base, 2
-        while stem in self.used:
-            stem, k = f"{base}_{k}", k + 1
-        self.used.add(stem)
-        return stem
-
-    def error(self, source: str, message: str) -> None:
-        name = _safe(Path(source.rsplit(":", 1)[0]).name + "-" + source.rsplit(":", 1)[-1])
-        self.items.append(BatchItem(len(self.items), source, name, None, None, "", "", 1, message))
-
-    def case(self, source: str, data: bytes, base: str, *, file_stem: str | None) -> None:
-        case_id, names_file = peek_case(data)
-        if file_stem is not None:
-            stem = self.stem(file_stem)
-        elif case_id is not None:
-            stem = self.stem(_safe(case_id))
-        else:  # the worker will report why the line is not a phenopacket
-            stem = _safe(Path(source.rsplit(":", 1)[0]).name + "-" + source.rsplit(":", 1)[-1])
-        self.items.append(
-            BatchItem(
-                len(self.items),
-                source,
-                stem,
-                case_id,
-                data,
-                base,
-                hashlib.sha256(data).hexdigest(),
-                VCF_WEIGHT if names_file else 1,
-            )
-        )
-
-
-def _file_stem(path: Path) -> str:
-    name = path.name
-    lowered = name.lower()
-    for suffix in sorted(CASE_FILE_SUFFIXES, key=len, reverse=True):
-        if lowered.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return _safe(name)
-
-
-def _jsonl(planner: _Planner, path: Path) -> None:
-    source = str(path)
-    if not path.exists():
-        planner.error(source, f"{path}: no such file")
-        return
-    number = 0
-    base = os.path.abspath(path.parent)
-    try:
-        with contextlib.ExitStack() as stack:
-            raw = stack.enter_context(path.open("rb"))
-            gzipped = raw.read(2) == _GZIP_MAGIC
-            raw.seek(0)
-            stream: _Stream = stack.enter_context(gzip.GzipFile(fileobj=raw)) if gzipped else raw
-            for number, line in _lines(stream):
-                where = f"{source}:{number}"
-                if line is None:
-                    planner.error(where, f"{where}: line longer than {MAX_INPUT_BYTES} bytes")
-                elif line.strip():
-                    planner.case(where, line, base, file_stem=None)
-    except (OSError, EOFError, zlib.error) as exc:
-        where = f"{source}:{number + 1}" if number else source
-        planner.error(where, f"{where}: cannot read ({_os_reason(exc)})")
-
-
-def _path(planner: _Planner, path: Path) -> None:
-    if _is_jsonl(path):
-        _jsonl(planner, path)
-        return
-    source = str(path)
-    try:
-        data = _read_file_bytes(path, source)
-    except InputError as exc:
-        planner.error(source, str(exc))
-        return
-    planner.case(source, data, os.path.abspath(path.parent), file_stem=_file_stem(path))
+def _line_stem(source: str) -> str:
+    """The stem of an input with no case id to name it: its file's name and line number."""
+    parts = source.rsplit(":", 1)
+    return safe_stem(Path(parts[0]).name + "-" + parts[-1])
 
 
 def plan_items(paths: Iterable[str | Path]) -> list[BatchItem]:
     """The cases under `paths` (files, folders walked recursively for phenopacket files, JSON
     Lines), in `read_cases` order, each with its bytes, stem and digest."""
-    planner = _Planner()
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            try:
-                found = sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file()
-                    and _is_case_file(p)
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                )
-            except OSError as exc:
-                planner.error(str(path), f"{path}: cannot list the folder ({_os_reason(exc)})")
-                continue
-            if not found:
-                planner.error(
-                    str(path),
-                    f"{path}: no phenopacket files ({', '.join(CASE_FILE_SUFFIXES)}) in this "
-                    "folder",
-                )
-            for file in found:
-                _path(planner, file)
-        else:
-            _path(planner, path)
-    return planner.items
+    items: list[BatchItem] = []
+    used: set[str] = set()
+    for found in read_case_bytes(paths):
+        source, index = found.source, len(items)
+        if found.data is None:
+            error = str(found.error)
+            items.append(BatchItem(index, source, _line_stem(source), None, None, "", "", 1, error))
+            continue
+        case_id, names_file = peek_case(found.data)
+        if found.line is None:
+            stem = unique_stem(file_stem(found.path), used)
+        elif case_id is not None:
+            stem = unique_stem(safe_stem(case_id), used)
+        else:  # the worker will report why the line is not a phenopacket
+            stem = _line_stem(source)
+        items.append(
+            BatchItem(
+                index,
+                source,
+                stem,
+                case_id,
+                found.data,
+                os.path.abspath(found.path.parent),
+                hashlib.sha256(found.data).hexdigest(),
+                VCF_WEIGHT if names_file else 1,
+            )
+        )
+    return items
 
 
 def store_items(
@@ -214,8 +117,7 @@ def store_items(
 ) -> list[BatchItem]:
     """Items for stored cases, given (case id, version: e.g. the case's last update time): the
     worker reads each case from the store; the version makes a rerun skip unchanged cases."""
-    planner = _Planner()
-    planner.used.update(used)
+    taken = set(used)
     out: list[BatchItem] = []
     for i, (case_id, version) in enumerate(cases):
         digest = hashlib.sha256(f"store\0{case_id}\0{version}".encode()).hexdigest()
@@ -223,7 +125,7 @@ def store_items(
             BatchItem(
                 start + i,
                 f"store:{case_id}",
-                planner.stem(_safe(case_id)),
+                unique_stem(safe_stem(case_id), taken),
                 case_id,
                 None,
                 ".",

@@ -10,10 +10,8 @@ same settings (KB, options, stores) and an unchanged VCF, and whose files are al
 
 from __future__ import annotations
 
-import csv
 import fcntl
 import hashlib
-import io
 import json
 import re
 import time
@@ -41,6 +39,7 @@ from raredx.batch.worker import (
     worker_peak_rss,
 )
 from raredx.errors import InputError, RaredxError
+from raredx.pheval import PHEVAL_ROWS, tsv_text
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -183,8 +182,6 @@ def _store_identity(path: str | None) -> str:
 def settings_identity(settings: BatchSettings) -> str:
     """The digest of everything that changes a case's results: raredx and KB versions, the
     options, the stores' manifests and the PhEval depth."""
-    from raredx.cli.diagnose import PHEVAL_ROWS
-
     parts = {
         "raredx": raredx.__version__,
         "kb": settings.kb_version,
@@ -265,14 +262,10 @@ def _finished(out: Path, item: BatchItem, settings: BatchSettings) -> CaseOutcom
 
 def _write_summary(report: BatchReport) -> None:
     out = Path(report.out)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
-    writer.writerow(SUMMARY_COLUMNS)
-    for o in report.outcomes:
-        row = o.to_dict()
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in SUMMARY_COLUMNS])
+    rows = [o.to_dict() for o in report.outcomes]
+    table = [["" if row.get(c) is None else row.get(c) for c in SUMMARY_COLUMNS] for row in rows]
     with atomic_file(out / "batch-summary.tsv") as fh:
-        fh.write(buffer.getvalue())
+        fh.write(tsv_text(SUMMARY_COLUMNS, table))
     with atomic_file(out / "batch.json", binary=True) as bfh:
         bfh.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2))
 

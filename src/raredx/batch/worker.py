@@ -29,6 +29,7 @@ from raredx.case import Case, read_phenopacket
 from raredx.errors import InputError, RaredxError
 from raredx.genome import ClinVarStore, FrequencyStore, GenomeEvidence, case_vcf
 from raredx.kb import KnowledgeBase, load_kb
+from raredx.pheval import PHEVAL_ROWS, write_pheval
 
 __all__ = [
     "DONE_FOLDER",
@@ -312,8 +313,6 @@ def run_chunk(items: Sequence[BatchItem], settings: BatchSettings) -> list[CaseO
 
 
 def _run_one(item: BatchItem, settings: BatchSettings, kb: KnowledgeBase, out: Path) -> CaseOutcome:
-    from raredx.cli.diagnose import PHEVAL_ROWS, write_pheval
-
     t0 = time.perf_counter()
     case: Case | None = None
     vcf: str | None = None

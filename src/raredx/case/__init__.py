@@ -1,8 +1,9 @@
 """Patient cases: the domain model and GA4GH Phenopacket v2 reading and writing.
 
 The front doors are `read_phenopacket` (one case), `read_cases` (files and folders, one
-result per case or error), `case_to_phenopacket` and `write_phenopacket`. Constants (limits,
-vocabularies) live in `raredx.case.model` and `raredx.case.phenopacket`.
+result per case or error), `read_case_bytes` (the same items, read but not parsed),
+`case_to_phenopacket` and `write_phenopacket`. Constants (limits, vocabularies) live in
+`raredx.case.model` and `raredx.case.phenopacket`.
 """
 
 from raredx.case.model import (
@@ -20,11 +21,13 @@ from raredx.case.model import (
     gestational_onset_term,
 )
 from raredx.case.phenopacket import (
+    CaseBytes,
     CaseResult,
     case_to_phenopacket,
     dumps_phenopacket,
     format_iso_duration,
     parse_iso_duration,
+    read_case_bytes,
     read_cases,
     read_phenopacket,
     write_phenopacket,
@@ -32,6 +35,7 @@ from raredx.case.phenopacket import (
 
 __all__ = [
     "Case",
+    "CaseBytes",
     "CaseMeta",
     "CaseResult",
     "ExternalReference",
@@ -48,6 +52,7 @@ __all__ = [
     "format_iso_duration",
     "gestational_onset_term",
     "parse_iso_duration",
+    "read_case_bytes",
     "read_cases",
     "read_phenopacket",
     "write_phenopacket",

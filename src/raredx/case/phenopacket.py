@@ -50,13 +50,17 @@ from raredx.errors import InputError
 
 __all__ = [
     "CASE_FILE_SUFFIXES",
+    "JSONL_SUFFIXES",
     "MAX_INPUT_BYTES",
     "MAX_NESTING",
+    "CaseBytes",
     "CaseResult",
     "case_to_phenopacket",
     "dumps_phenopacket",
     "format_iso_duration",
+    "is_jsonl",
     "parse_iso_duration",
+    "read_case_bytes",
     "read_cases",
     "read_phenopacket",
     "write_phenopacket",
@@ -71,7 +75,9 @@ MAX_NESTING = 64
 CASE_FILE_SUFFIXES: tuple[str, ...] = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson")
 """File name endings that `read_cases` picks up when it walks a folder."""
 
-_JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+JSONL_SUFFIXES: tuple[str, ...] = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+"""File name endings of JSON Lines files: one phenopacket a line."""
+
 _GZIP_MAGIC = b"\x1f\x8b"
 _UNKNOWN_ENUMS = frozenset(
     {"UNKNOWN_STATUS", "NOT_PROVIDED", "UNKNOWN_PROGRESS", "UNKNOWN_SEX", "MISSING"}
@@ -966,8 +972,29 @@ def _is_case_file(path: Path) -> bool:
     return not name.startswith(".") and name.endswith(CASE_FILE_SUFFIXES)
 
 
-def _is_jsonl(path: Path) -> bool:
-    return path.name.lower().endswith(_JSONL_SUFFIXES)
+def is_jsonl(path: str | os.PathLike[str]) -> bool:
+    """True when `path` names a JSON Lines file (`JSONL_SUFFIXES`: one phenopacket a line)."""
+    return Path(path).name.lower().endswith(JSONL_SUFFIXES)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseBytes:
+    """One item of a batch, read but not parsed: the phenopacket JSON found at `source`
+    ("file", or "file:line" for a line of a JSON Lines file), or why it could not be read.
+
+    `path` is the file (or folder) it comes from; `line` its line number in a JSON Lines
+    file (None for a whole file).
+    """
+
+    source: str
+    path: Path
+    data: bytes | None = None
+    error: InputError | None = None
+    line: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.data is None) == (self.error is None):
+            raise ValueError("a CaseBytes holds either data or an error")
 
 
 def _lines(stream: _Stream) -> Iterator[tuple[int, bytes | None]]:
@@ -986,8 +1013,11 @@ def _lines(stream: _Stream) -> Iterator[tuple[int, bytes | None]]:
             yield number, line
 
 
-def _read_jsonl(path: Path) -> Iterator[CaseResult]:
+def _jsonl_bytes(path: Path) -> Iterator[CaseBytes]:
     source = str(path)
+    if not path.exists():
+        yield CaseBytes(source, path, error=InputError(f"{path}: no such file"))
+        return
     number = 0
     try:
         with contextlib.ExitStack() as stack:
@@ -999,23 +1029,56 @@ def _read_jsonl(path: Path) -> Iterator[CaseResult]:
                 where = f"{source}:{number}"
                 if line is None:
                     error = InputError(f"{where}: line longer than {MAX_INPUT_BYTES} bytes")
-                    yield CaseResult(where, error=error)
+                    yield CaseBytes(where, path, error=error, line=number)
                 elif line.strip():
-                    yield _result(where, partial(_read_line, line, where))
+                    yield CaseBytes(where, path, data=line, line=number)
     except (OSError, EOFError, zlib.error) as exc:
         where = f"{source}:{number + 1}" if number else source
-        yield CaseResult(where, error=InputError(f"{where}: cannot read ({_os_reason(exc)})"))
+        error = InputError(f"{where}: cannot read ({_os_reason(exc)})")
+        yield CaseBytes(where, path, error=error, line=number + 1 if number else None)
 
 
-def _read_line(data: bytes, where: str) -> Case:
-    return _case_from_object(_decode_json(data, where), where)
-
-
-def _result(source: str, read: Callable[[], Case]) -> CaseResult:
+def _path_bytes(path: Path) -> Iterator[CaseBytes]:
+    if is_jsonl(path):
+        yield from _jsonl_bytes(path)
+        return
+    source = str(path)
     try:
-        return CaseResult(source, case=read())
+        data = _read_file_bytes(path, source)
     except InputError as exc:
-        return CaseResult(source, error=exc)
+        yield CaseBytes(source, path, error=exc)
+        return
+    yield CaseBytes(source, path, data=data)
+
+
+def read_case_bytes(paths: Iterable[str | os.PathLike[str]]) -> Iterator[CaseBytes]:
+    """The items `read_cases` reads under `paths`, in its order and named as it names them,
+    each as its (decompressed) JSON bytes without parsing it, or with the error that kept it
+    from being read (no such file, too large, unreadable, an empty folder)."""
+    for given in paths:
+        path = Path(given)
+        if not path.is_dir():
+            yield from _path_bytes(path)
+            continue
+        try:
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and _is_case_file(p)
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        except OSError as exc:
+            error = InputError(f"{path}: cannot list the folder ({_os_reason(exc)})")
+            yield CaseBytes(str(path), path, error=error)
+            continue
+        if not found:
+            error = InputError(
+                f"{path}: no phenopacket files ({', '.join(CASE_FILE_SUFFIXES)}) in this folder"
+            )
+            yield CaseBytes(str(path), path, error=error)
+        for file in found:
+            yield from _path_bytes(file)
 
 
 def read_cases(paths: Iterable[str | os.PathLike[str]]) -> Iterator[CaseResult]:
@@ -1025,40 +1088,16 @@ def read_cases(paths: Iterable[str | os.PathLike[str]]) -> Iterator[CaseResult]:
     name order. ``.jsonl`` / ``.jsonl.gz`` files hold one phenopacket per line; their results
     are named ``file:line``. A bad item yields its error and the batch goes on.
     """
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            try:
-                found = sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file()
-                    and _is_case_file(p)
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                )
-            except OSError as exc:
-                error = InputError(f"{path}: cannot list the folder ({_os_reason(exc)})")
-                yield CaseResult(str(path), error=error)
-                continue
-            if not found:
-                error = InputError(
-                    f"{path}: no phenopacket files ({', '.join(CASE_FILE_SUFFIXES)}) in this folder"
-                )
-                yield CaseResult(str(path), error=error)
-            for file in found:
-                yield from _read_path(file)
+    for item in read_case_bytes(paths):
+        if item.data is None:
+            yield CaseResult(item.source, error=item.error)
+            continue
+        try:
+            case = _case_from_object(_decode_json(item.data, item.source), item.source)
+        except InputError as exc:
+            yield CaseResult(item.source, error=exc)
         else:
-            yield from _read_path(path)
-
-
-def _read_path(path: Path) -> Iterator[CaseResult]:
-    if _is_jsonl(path):
-        if not path.exists():
-            yield CaseResult(str(path), error=InputError(f"{path}: no such file"))
-            return
-        yield from _read_jsonl(path)
-    else:
-        yield _result(str(path), partial(read_phenopacket, path))
+            yield CaseResult(item.source, case=case)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,9 +8,6 @@ the end). ``--out DIR`` writes PhEval result files per case.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from raredx._files import atomic_file
 from raredx.case import Case, read_cases
-from raredx.case.phenopacket import CASE_FILE_SUFFIXES
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, out_console, print_json
 from raredx.cli.labs import derive_lab_terms, short_source
 from raredx.diagnosis import DO_NOT_MISS_THRESHOLD
@@ -46,12 +41,10 @@ from raredx.phenotype import (
     parse_terms,
     read_note,
 )
+from raredx.pheval import PHEVAL_ROWS, case_stem, tsv_text, unique_stem, write_pheval
 from raredx.rank.result import Diagnosis, GenotypeSupport, MatchKind
 
-__all__ = ["PHEVAL_ROWS", "GenomeInput", "diagnose", "write_pheval"]
-
-PHEVAL_ROWS = 100
-"""Diseases and genes written to each PhEval result file (best first)."""
+__all__ = ["GenomeInput", "diagnose"]
 
 _TSV_COLUMNS = (
     "case",
@@ -74,78 +67,12 @@ _MARK = {
     MatchKind.EXCLUDED: "-",
     MatchKind.ABSENT: "0",
 }
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 # ------------------------------------------------------------------------------------- files
 def _stem(source: str, case: Case) -> str:
-    """File stem of a case: the file name without its phenopacket suffix; for a JSON Lines
-    line or typed terms, the case id."""
-    path = Path(source)
-    name = path.name
-    jsonl = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
-    if path.is_file() and not name.lower().endswith(jsonl):
-        lowered = name.lower()
-        for suffix in sorted(CASE_FILE_SUFFIXES, key=len, reverse=True):
-            if lowered.endswith(suffix):
-                name = name[: -len(suffix)]
-                break
-        stem = name
-    else:
-        stem = case.id
-    return _UNSAFE.sub("_", stem).strip("._") or "case"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    with atomic_file(path, durable=False) as fh:  # results: recomputable, written by the 1,000
-        fh.write(text)
-
-
-def _tsv(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def write_pheval(result: Diagnosis, directory: Path, stem: str) -> tuple[Path, ...]:
-    """Write `<stem>-pheval_disease_result.tsv` and `<stem>-pheval_gene_result.tsv` atomically,
-    and with a VCF `<stem>-pheval_variant_result.tsv` (rank, score, chrom, start, end, ref, alt).
-
-    Scores are posterior probabilities (a variant gets its gene's); ranks follow them.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    diseases = [(d.rank, f"{d.posterior:.6g}", d.name, d.disease_id) for d in result.diseases]
-    genes = [(g.rank, f"{g.score:.6g}", g.symbol, g.hgnc_id) for g in result.genes]
-    disease_path = directory / f"{stem}-pheval_disease_result.tsv"
-    gene_path = directory / f"{stem}-pheval_gene_result.tsv"
-    disease_header = ("rank", "score", "disease_name", "disease_identifier")
-    _atomic_write(disease_path, _tsv(disease_header, diseases))
-    _atomic_write(gene_path, _tsv(("rank", "score", "gene_symbol", "gene_identifier"), genes))
-    if result.genome is None:
-        return disease_path, gene_path
-    variant_path = directory / f"{stem}-pheval_variant_result.tsv"
-    header = ("rank", "score", "chrom", "start", "end", "ref", "alt")
-    _atomic_write(variant_path, _tsv(header, _variant_rows(result)))
-    return disease_path, gene_path, variant_path
-
-
-def _variant_rows(result: Diagnosis) -> list[tuple[Any, ...]]:
-    """Variants behind the ranked genes' genotypes, each once, best gene first."""
-    rows: list[tuple[Any, ...]] = []
-    seen: set[str] = set()
-    for g in result.genes:
-        for key in g.genotype.variants if g.genotype else ():
-            if key in seen:
-                continue
-            seen.add(key)
-            chrom, pos, ref, alt = key.split("-", 3)
-            start = int(pos)
-            rows.append(
-                (len(rows) + 1, f"{g.score:.6g}", chrom, start, start + len(ref) - 1, ref, alt)
-            )
-    return rows
+    """File stem of a case's PhEval results (`raredx.pheval.case_stem`)."""
+    return case_stem(source, case.id)
 
 
 # ------------------------------------------------------------------------------------ output
@@ -530,7 +457,7 @@ def _emit(result: Diagnosis, top: int, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.json:
         print_json(result.to_dict())
     elif fmt is OutputFormat.tsv:
-        sys.stdout.write(_tsv(_TSV_COLUMNS, _tsv_rows(result, top)))
+        sys.stdout.write(tsv_text(_TSV_COLUMNS, _tsv_rows(result, top)))
     else:
         _print_table(result, None, top)
 
@@ -693,11 +620,7 @@ def _batch(
                 _report(f"{item.source} ({item.case.id})", exc)
                 continue
             if out is not None:
-                stem = _stem(item.source, item.case)
-                base, k = stem, 2
-                while stem in used_stems:
-                    stem, k = f"{base}_{k}", k + 1
-                used_stems.add(stem)
+                stem = unique_stem(_stem(item.source, item.case), used_stems)
                 write_pheval(result, out, stem)
                 best = result.top
                 gene = result.genes[0].symbol if result.genes else None
@@ -724,7 +647,7 @@ def _batch(
     elif fmt is OutputFormat.json:
         print_json(json_items[0] if len(json_items) == 1 else json_items)
     elif fmt is OutputFormat.tsv:
-        sys.stdout.write(_tsv(_TSV_COLUMNS, tsv_rows))
+        sys.stdout.write(tsv_text(_TSV_COLUMNS, tsv_rows))
     return failed
 
 
@@ -733,7 +656,7 @@ def _print_summary(rows: list[dict[str, Any]], fmt: OutputFormat) -> None:
         print_json(rows)
     elif fmt is OutputFormat.tsv:
         sys.stdout.write(
-            _tsv(_SUMMARY_COLUMNS, [tuple(r[c] or "" for c in _SUMMARY_COLUMNS) for r in rows])
+            tsv_text(_SUMMARY_COLUMNS, [tuple(r[c] or "" for c in _SUMMARY_COLUMNS) for r in rows])
         )
     else:
         table = Table(title="PhEval results written", show_lines=False)

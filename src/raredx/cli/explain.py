@@ -8,7 +8,6 @@ variant the proband carries in the gene with the reason each one set aside was s
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +18,16 @@ from raredx.case import Case, read_cases
 from raredx.cli._output import OutputFormat, exit_on_error, out_console, print_json, print_rows
 from raredx.cli.diagnose import GenomeInput
 from raredx.cli.genome import show_genes
-from raredx.diagnosis import diagnose, genotype_evidence
+from raredx.diagnosis import diagnose
 from raredx.errors import InputError
-from raredx.genome import GenomeEvidence, gene_modes
+from raredx.explanation import gene_explanation
+from raredx.genome import GenomeEvidence
 from raredx.kb import KnowledgeBase, load_kb
-from raredx.rank.genotype import variant_keys
 from raredx.rank.result import Diagnosis
 
-__all__ = ["explain", "gene_explanation"]
+__all__ = ["explain"]
 
 _ALL = 100_000
-_LN10 = math.log(10.0)
 
 
 def explain(
@@ -79,80 +77,6 @@ def explain(
         plain = diagnose(subject, explain=False, **kwargs)
         full = diagnose(subject, genome=evidence, explain=False, **kwargs) if evidence else None
         _report(kb, g, plain, full, evidence, fmt)
-
-
-def _gene_rank(result: Diagnosis, symbol: str) -> tuple[int | None, float]:
-    for c in result.genes:
-        if c.symbol == symbol:
-            return c.rank, c.score
-    return None, 0.0
-
-
-def gene_explanation(
-    kb: KnowledgeBase,
-    gene: int,
-    plain: Diagnosis,
-    full: Diagnosis | None,
-    evidence: GenomeEvidence | None,
-    *,
-    with_vcf: bool = True,
-) -> dict[str, Any]:
-    """What `raredx explain --gene --format json` prints: the gene (KB index), its rank on
-    the phenotype alone (`plain`, every disease and gene ranked) and with the VCF (`full`),
-    its diseases in the differential, its genotype evidence per mode and (`with_vcf`) its
-    fits and variants in the VCF."""
-    symbol = kb.gene_symbols[gene]
-    rank_p, score_p = _gene_rank(plain, symbol)
-    summary: dict[str, Any] = {
-        "gene": symbol,
-        "hgnc_id": kb.gene_hgnc_ids[gene],
-        "modes": sorted(m.value for m in gene_modes(kb, gene)),
-        "phenotype_rank": rank_p,
-        "phenotype_score": score_p,
-        "genes_ranked": len(plain.genes),
-    }
-    result = full or plain
-    if full is not None:
-        summary["rank"], summary["score"] = _gene_rank(full, symbol)
-    summary["diseases"] = [
-        {
-            "rank": d.rank,
-            "disease": d.disease_id,
-            "name": d.name,
-            "posterior": f"{d.posterior:.3g}",
-            "log10 LR phenotype": d.log10_lr,
-            "log10 LR genotype": "" if d.genotype_log10_lr is None else d.genotype_log10_lr,
-        }
-        for d in result.diseases
-        if symbol in d.genes
-    ]
-    modes: list[dict[str, Any]] = []
-    if evidence is not None:
-        likelihood = genotype_evidence(evidence, kb)
-        for e in likelihood.by_gene.get(gene, ()):
-            modes.append(
-                {
-                    "mode": e.mode.value,
-                    "genotype class": e.variant_class.label if e.variant_class else "no fit",
-                    "variants": " + ".join(variant_keys(evidence, e)),
-                    "background": f"{e.background:.2%}" if e.variant_class else "",
-                    "log10 LR": round(e.llr / _LN10, 3),
-                }
-            )
-        if not modes:
-            modes.append(
-                {
-                    "mode": "any",
-                    "genotype class": "no qualifying variant in the gene",
-                    "variants": "",
-                    "background": "",
-                    "log10 LR": round(likelihood.no_fit_llr / _LN10, 3),
-                }
-            )
-    summary["genotype"] = modes
-    if evidence is not None and with_vcf:
-        (summary["vcf"],) = show_genes(evidence, [symbol], OutputFormat.json, emit_json=False)
-    return summary
 
 
 def _report(

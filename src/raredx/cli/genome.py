@@ -13,6 +13,7 @@ from raredx.case.model import Sex
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, print_json, print_rows
 from raredx.cli.kb import KB_OPTION
 from raredx.errors import InputError
+from raredx.explanation import gene_in_vcf
 from raredx.genome import (
     GeneGenotype,
     GenomeConfig,
@@ -246,7 +247,7 @@ def _list_genes(evidence: GenomeEvidence, all_genes: bool, limit: int, fmt: Outp
             }
         )
         if fmt is OutputFormat.json:
-            payload.append(_gene_json(g, with_variants=False))
+            payload.append(g.to_dict())
         if limit and len(rows) >= limit:
             break
     summary: dict[str, Any] = {"proband": evidence.pedigree.proband}
@@ -283,22 +284,15 @@ def _variant_row(v: VariantEvidence) -> dict[str, Any]:
     }
 
 
-def show_genes(
-    evidence: GenomeEvidence, queries: list[str], fmt: OutputFormat, *, emit_json: bool = True
-) -> list[dict[str, Any]]:
-    """Print each gene's fits and variants (table/tsv); for json, print (or with
-    `emit_json=False` only return) one object per gene."""
-    payload: list[dict[str, Any]] = []
+def show_genes(evidence: GenomeEvidence, queries: list[str], fmt: OutputFormat) -> None:
+    """Print each gene's fits and variants (table/tsv); for json, a list of one object per
+    gene (`raredx.explanation.gene_in_vcf`)."""
+    if fmt is OutputFormat.json:
+        print_json([gene_in_vcf(evidence, q) for q in queries])
+        return
     for q in queries:
         g = evidence.gene(q)
         variants = evidence.variants(q)
-        if fmt is OutputFormat.json:
-            item: dict[str, Any] = (
-                _gene_json(g, with_variants=False) if g is not None else {"gene": q}
-            )
-            item["variants"] = [_dump(v) for v in variants]
-            payload.append(item)
-            continue
         if g is not None:
             fit_rows = [
                 {
@@ -327,37 +321,6 @@ def show_genes(
             "status",
         ]
         print_rows(rows, cols, fmt, title=f"{q}: variants the proband carries")
-    if fmt is OutputFormat.json and emit_json:
-        print_json(payload)
-    return payload
-
-
-def _gene_json(g: GeneGenotype, *, with_variants: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "gene": g.symbol,
-        "hgnc_id": g.hgnc_id,
-        "chrom": g.chrom,
-        "modes": [m.value for m in g.modes],
-        "fits": [_dump(f) for f in g.fits],
-        "set_aside": {r.value: n for r, n in g.set_aside},
-    }
-    if with_variants:
-        out["variants"] = [_dump(v) for v in g.variants]
-    return out
-
-
-def _dump(obj: Any) -> Any:
-    """Dataclasses to plain JSON-ready structures (enums as values)."""
-    from dataclasses import fields, is_dataclass
-    from enum import Enum
-
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _dump(getattr(obj, f.name)) for f in fields(obj)}
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, tuple | list):
-        return [_dump(x) for x in obj]
-    return obj
 
 
 @app.command("compile-clinvar")

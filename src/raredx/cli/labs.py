@@ -69,28 +69,15 @@ def short_source(source: str) -> str:
 
 def lab_rows(phenotype: LabPhenotype, *, short: bool = False) -> list[dict[str, Any]]:
     """One display row per derived term (LAB_COLUMNS), full citations unless `short`."""
-    return [
-        {
-            "where": e.where,
-            "test": e.test,
-            "loinc": e.loinc,
-            "given": e.given,
-            "value": e.value,
-            "unit": e.unit,
-            "interval": e.interval,
-            "interval_from": e.origin.value,
-            "outcome": e.outcome.value,
-            "hpo_id": e.hpo_id,
-            "hpo_label": e.hpo_label,
-            "excluded": "yes" if e.excluded else "no",
-            "date": e.date or "",
-            "source": " | ".join(short_source(s) for s in e.source.split(" | "))
-            if short
-            else e.source,
-            "note": e.note,
-        }
-        for e in phenotype.evidence
-    ]
+    rows: list[dict[str, Any]] = []
+    for e in phenotype.evidence:
+        row = {c: v for c, v in e.to_dict().items() if c in LAB_COLUMNS}
+        row["excluded"] = "yes" if e.excluded else "no"
+        row["date"] = e.date or ""
+        if short:
+            row["source"] = " | ".join(short_source(s) for s in e.source.split(" | "))
+        rows.append(row)
+    return rows
 
 
 def derive_lab_terms(
@@ -129,17 +116,8 @@ def labs(
         kb = load_kb(kb_version)
         phenotype = labs_to_hpo(results, kb, years, sex)
     if fmt is OutputFormat.json:
-        payload = {
-            "kb_version": kb.version,
-            "observed": list(phenotype.observed_ids),
-            "excluded": list(phenotype.excluded_ids),
-            "terms": lab_rows(phenotype),
-            "set_aside": [
-                {"where": s.where, "test": s.test, "loinc": s.loinc, "value": s.value,
-                 "reason": s.reason}
-                for s in phenotype.set_aside
-            ],
-        }  # fmt: skip
+        # terms as display rows (excluded "yes"/"no", no limits); the rest as the library has it
+        payload = {"kb_version": kb.version, **phenotype.to_dict(), "terms": lab_rows(phenotype)}
         print_rows([], LAB_COLUMNS, fmt, json_payload=payload)
         return
     columns: Sequence[str] = LAB_COLUMNS

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import Any
 
 import typer
 
@@ -12,13 +11,7 @@ from raredx.cli._output import OutputFormat, err_console, exit_on_error, print_j
 from raredx.cli.labs import labs
 from raredx.errors import InputError
 from raredx.kb import load_kb
-from raredx.phenotype import (
-    MAX_NOTE_BYTES,
-    Extraction,
-    decode_note,
-    extract_phenotype,
-    read_note,
-)
+from raredx.phenotype import MAX_NOTE_BYTES, decode_note, extract_phenotype, read_note
 
 __all__ = ["app", "extract"]
 
@@ -67,34 +60,6 @@ def _read(file: str) -> str:
     return read_note(file)
 
 
-def _payload(ex: Extraction, kb_version: str) -> dict[str, Any]:
-    return {
-        "language": ex.language,
-        "kb_version": kb_version,
-        "terms": [
-            {
-                "id": t.id,
-                "label": t.label,
-                "excluded": t.excluded,
-                "status": t.status,
-                "spans": [list(s) for s in t.spans],
-            }
-            for t in ex.terms
-        ],
-        "mentions": [
-            {
-                "start": m.start,
-                "end": m.end,
-                "text": m.text,
-                "term_id": m.term_id,
-                "label": m.label,
-                "status": m.status,
-            }
-            for m in ex.mentions
-        ],
-    }
-
-
 @app.command("extract")
 def extract(
     file: str = _FILE_ARGUMENT,
@@ -117,7 +82,8 @@ def extract(
             raise InputError("cannot extract phenotype terms from this text", ["it is empty"])
         ex = extract_phenotype(kb, text, lang.value, nested=nested)
     if fmt is OutputFormat.json:
-        print_json(_payload(ex, kb.version))
+        # keys: language, kb_version, terms, mentions
+        print_json({"language": ex.language, "kb_version": kb.version, **ex.to_dict()})
         return
     mentions: dict[str, list[str]] = {}
     for m in ex.mentions:

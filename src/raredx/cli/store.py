@@ -8,9 +8,9 @@ and notes to stderr.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 
@@ -20,12 +20,12 @@ from raredx.diagnosis import diagnose, parse_age
 from raredx.errors import InputError
 from raredx.kb import KnowledgeBase, load_kb
 from raredx.labs import labs_to_hpo, read_labs
-from raredx.phenotype import extract_phenotype, parse_terms, read_note
+from raredx.observations import lab_observations, note_observations
+from raredx.phenotype import parse_terms, read_note
 from raredx.store import Store
 from raredx.store import matching as _matching
 from raredx.store import reanalysis as _reanalysis
 from raredx.store.store import (
-    MAX_EVIDENCE_CHARS,
     DecisionRecord,
     NewObservation,
     ObservationRecord,
@@ -81,6 +81,29 @@ MATCH_COLUMNS = (
     "centre",
     "status",
 )
+CASE_COLUMNS = ("case_id", "patient", "status", "created", "updated")
+
+_T = TypeVar("_T")
+
+
+def _with_store(action: Callable[[Store], _T]) -> _T:
+    """What `action` returns on the opened store; a RaredxError (bad input, a case the user may
+    not see) becomes a message on stderr and exit code 2."""
+    with exit_on_error(), Store.open() as store:
+        return action(store)
+
+
+def _say(text: str) -> None:
+    """One message on stderr, printed as it is (no markup, no highlighting)."""
+    err_console.print(text, highlight=False, markup=False)
+
+
+def _note(text: str) -> None:
+    _say(f"note: {text}")
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else value.isoformat(timespec="seconds")
 
 
 def reanalyze(
@@ -130,11 +153,9 @@ def reanalyze(
                     store, kb, user, since_kb, threshold, scheduler, workers, timeout
                 )
     changed = _reanalysis.changed_only(found)
-    err_console.print(
+    _say(
         f"{len(found)} case(s) due for reanalysis with KB {kb.version}; "
-        f"{len(changed)} with material changes",
-        highlight=False,
-        markup=False,
+        f"{len(changed)} with material changes"
     )
     rows: list[dict[str, Any]] = [
         {
@@ -226,8 +247,7 @@ def match(
     """
     with exit_on_error():
         kb = load_kb(kb_version)
-        with Store.open() as store:
-            found = _matching.similar_cases(store, kb, case_id, user=user, limit=limit)
+    found = _with_store(lambda s: _matching.similar_cases(s, kb, case_id, user=user, limit=limit))
     rows = [
         {
             "rank": rank,
@@ -271,10 +291,13 @@ def init(
     role: str = typer.Option("admin", "--role", help="clinician, geneticist or admin."),
 ) -> None:
     """Create the store if needed, a centre and its first user."""
-    with exit_on_error(), Store.open() as store:
+
+    def add(store: Store) -> None:
         store.add_centre(centre, name)
         store.add_user(user, role=role, centre=centre)
-    err_console.print(f"centre {centre} and user {user} ({role}) added")
+
+    _with_store(add)
+    _say(f"centre {centre} and user {user} ({role}) added")
 
 
 @app.command("import")
@@ -284,9 +307,8 @@ def import_cases(
     user: str = USER_OPTION,
 ) -> None:
     """Import phenopackets into the store: all of them, or none when any is bad."""
-    with exit_on_error(), Store.open() as store:
-        ids = store.import_phenopackets(paths, centre=centre, user=user)
-    err_console.print(f"{len(ids)} cases imported")
+    ids = _with_store(lambda s: s.import_phenopackets(paths, centre=centre, user=user))
+    _say(f"{len(ids)} cases imported")
 
 
 @app.command("list")
@@ -297,19 +319,18 @@ def list_cases(
     user: str = USER_OPTION,
 ) -> None:
     """The centre's cases with their patient and status."""
-    with exit_on_error(), Store.open() as store:
-        cases = store.list_cases(centre, status, user=user)
+    cases = _with_store(lambda s: s.list_cases(centre, status, user=user))
     rows = [
         {
             "case_id": c.id,
             "patient": c.patient,
             "status": c.status,
-            "created": c.created.isoformat(timespec="seconds"),
-            "updated": c.updated.isoformat(timespec="seconds"),
+            "created": _when(c.created),
+            "updated": _when(c.updated),
         }
         for c in cases
     ]
-    print_rows(rows, ["case_id", "patient", "status", "created", "updated"], fmt, title="Cases")
+    print_rows(rows, CASE_COLUMNS, fmt, title="Cases")
 
 
 @app.command("export")
@@ -319,9 +340,8 @@ def export_cases(
     user: str = USER_OPTION,
 ) -> None:
     """Write the cases back as phenopackets."""
-    with exit_on_error(), Store.open() as store:
-        written = store.export_phenopackets(folder, user=user, centre=centre)
-    err_console.print(f"{len(written)} phenopackets written to {folder}")
+    written = _with_store(lambda s: s.export_phenopackets(folder, user=user, centre=centre))
+    _say(f"{len(written)} phenopackets written to {folder}")
 
 
 @app.command("analyze")
@@ -347,26 +367,15 @@ def analyze(
             try:
                 genome = store.genome_evidence(summary.id, kb, user=user)
                 diagnosis = diagnose(case, kb=kb, lenient=True, genome=genome)
-            except VcfUnavailable as exc:
-                _note(f"{summary.id} skipped: VCF file {exc.reason}: {exc}")
-                skipped += 1
-                continue
-            except InputError as exc:
-                _note(f"{summary.id} skipped: {exc}")
+            except InputError as exc:  # VcfUnavailable included
+                vcf = f"VCF file {exc.reason}: " if isinstance(exc, VcfUnavailable) else ""
+                _note(f"{summary.id} skipped: {vcf}{exc}")
                 skipped += 1
                 continue
             store.record_analysis(summary.id, diagnosis, user=user)
             done += 1
     extra = f"; {skipped} skipped" if skipped else ""
-    err_console.print(f"{done} cases analysed with KB {kb.version}{extra}")
-
-
-def _note(text: str) -> None:
-    err_console.print(f"note: {text}", highlight=False, markup=False)
-
-
-def _when(value: Any) -> str | None:
-    return None if value is None else value.isoformat(timespec="seconds")
+    _say(f"{done} cases analysed with KB {kb.version}{extra}")
 
 
 def _observation_row(o: ObservationRecord) -> dict[str, Any]:
@@ -413,8 +422,7 @@ def observations(
     Only accepted observations are the case's phenotype (what diagnose and reanalysis see);
     proposed ones (from notes and lab results) wait for `raredx store review`.
     """
-    with exit_on_error(), Store.open() as store:
-        found = store.observations(case_id, user=user)
+    found = _with_store(lambda s: s.observations(case_id, user=user))
     _print_observations(found, case_id, fmt, f"Observations of {case_id}")
 
 
@@ -436,14 +444,12 @@ def review(
     with exit_on_error():
         if accept == reject:
             raise InputError("give one of --accept and --reject")
-        with Store.open() as store:
-            record = store.review_observation(
-                observation_id,
-                status="accepted" if accept else "rejected",
-                excluded=excluded,
-                user=user,
-                case_id=case_id,
-            )
+    status = "accepted" if accept else "rejected"
+    record = _with_store(
+        lambda s: s.review_observation(
+            observation_id, status=status, excluded=excluded, user=user, case_id=case_id
+        )
+    )
     _print_observations([record], case_id, fmt, f"Observation {observation_id} of {case_id}")
 
 
@@ -457,41 +463,6 @@ def _term_observations(
             for line in parsed.warnings:
                 _note(line)
             out += [NewObservation(t.id, excluded=flag, label=t.label) for t in parsed.terms]
-    return out
-
-
-def _note_observations(kb: KnowledgeBase, note: Path) -> list[NewObservation]:
-    text = read_note(note)
-    found = extract_phenotype(kb, text)
-    out = []
-    for t in found.terms:
-        if t.status != "present" and not t.excluded:
-            continue  # uncertain, family history: not the patient's finding nor an exclusion
-        span = " / ".join(text[x:y] for x, y in t.spans[:3])
-        out.append(NewObservation(t.id, excluded=t.excluded, evidence=span, label=t.label))
-    return out
-
-
-def _lab_observations(
-    kb: KnowledgeBase, labs: Path, age: str | None, sex: str | None
-) -> list[NewObservation]:
-    years = parse_age(age) if age is not None else None
-    phenotype = labs_to_hpo(read_labs(labs), kb, years, sex)
-    keep = {(t, False) for t in phenotype.observed_ids} | {
-        (t, True) for t in phenotype.excluded_ids
-    }
-    grouped: dict[tuple[str, bool], tuple[str, list[str]]] = {}
-    for e in phenotype.evidence:
-        key = (e.hpo_id, e.excluded)
-        if key in keep:
-            text = f"{e.test} {e.given} ({e.outcome.value}; {e.interval}, {e.origin.value})"
-            grouped.setdefault(key, (e.hpo_label, []))[1].append(text)
-    out = []
-    for (term, flag), (label, texts) in grouped.items():
-        evidence = "; ".join(texts)
-        if len(evidence) > MAX_EVIDENCE_CHARS:
-            evidence = evidence[: MAX_EVIDENCE_CHARS - 1] + "…"
-        out.append(NewObservation(term, excluded=flag, evidence=evidence, label=label))
     return out
 
 
@@ -532,10 +503,12 @@ def add_terms(
         if typed:
             new, provenance = _term_observations(kb, hpo or [], not_hpo or []), "typed"
         elif note is not None:
-            new, provenance = _note_observations(kb, note), "note"
+            new, provenance = note_observations(kb, read_note(note)), "note"
         else:
             assert labs is not None
-            new, provenance = _lab_observations(kb, labs, age, sex), "labs"
+            years = parse_age(age) if age is not None else None
+            new = lab_observations(labs_to_hpo(read_labs(labs), kb, years, sex))
+            provenance = "labs"
         if not new:
             raise InputError(f"no HPO term found in {note or labs}")
         with Store.open() as store:
@@ -543,11 +516,7 @@ def add_terms(
             wanted = set(ids)
             found = [o for o in store.observations(case_id, user=user) if o.id in wanted]
     pending = sum(o.review_status == "proposed" for o in found)
-    err_console.print(
-        f"{len(found)} observation(s) of {case_id} ({provenance}); {pending} waiting for review",
-        highlight=False,
-        markup=False,
-    )
+    _say(f"{len(found)} observation(s) of {case_id} ({provenance}); {pending} waiting for review")
     _print_observations(found, case_id, fmt, f"Observations added to {case_id}")
 
 
@@ -569,8 +538,9 @@ def attach_vcf(
     The genotypes are read once, at the first analysis or reanalysis, and the evidence is
     cached in the store; a changed or missing file is reported instead of being used.
     """
-    with exit_on_error(), Store.open() as store:
-        record = store.attach_vcf(case_id, file, assembly=assembly, sample=sample, user=user)
+    record = _with_store(
+        lambda s: s.attach_vcf(case_id, file, assembly=assembly, sample=sample, user=user)
+    )
     row = _vcf_row(record)
     print_rows([row], VCF_COLUMNS, fmt, title=f"VCF of {case_id}", json_payload=row)
 
@@ -594,8 +564,7 @@ def decisions(
     user: str = USER_OPTION,
 ) -> None:
     """The clinical decisions recorded on a case (diagnosis confirmed, variant classified)."""
-    with exit_on_error(), Store.open() as store:
-        found = store.decisions(case_id, user=user)
+    found = _with_store(lambda s: s.decisions(case_id, user=user))
     rows = [_decision_row(d) for d in found]
     payload = {
         "case_id": case_id,
@@ -616,9 +585,5 @@ def share(
     user: str = USER_OPTION,
 ) -> None:
     """Record the consent to share a case through Matchmaker Exchange (--off withdraws it)."""
-    with exit_on_error(), Store.open() as store:
-        store.set_mme_sharing(case_id, not off, user=user)
-    state = "not shared" if off else "shared"
-    err_console.print(
-        f"{case_id}: {state} through Matchmaker Exchange", highlight=False, markup=False
-    )
+    _with_store(lambda s: s.set_mme_sharing(case_id, not off, user=user))
+    _say(f"{case_id}: {'not shared' if off else 'shared'} through Matchmaker Exchange")

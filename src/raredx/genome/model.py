@@ -7,8 +7,9 @@ answer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, fields, is_dataclass
+from enum import Enum, StrEnum
+from typing import Any
 
 from raredx.genome.annotations import Impact
 from raredx.genome.clinvar import ClinicalSignificance
@@ -142,6 +143,11 @@ class VariantEvidence:
     def reasons(self) -> tuple[Reason, ...]:
         return tuple(dict.fromkeys(s.reason for s in self.set_aside))
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-ready (enums as their values, tuples as lists)."""
+        out: dict[str, Any] = _plain(self)
+        return out
+
 
 @dataclass(frozen=True, slots=True)
 class Segregation:
@@ -236,3 +242,26 @@ class GeneGenotype:
     def qualifying(self) -> tuple[VariantEvidence, ...]:
         """Variants with no reason against them under the gene's modes."""
         return tuple(v for v in self.variants if v.qualifies)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the gene, its modes, every fit, and how many variants were set aside
+        by reason; not the variants (`VariantEvidence.to_dict` each)."""
+        return {
+            "gene": self.symbol,
+            "hgnc_id": self.hgnc_id,
+            "chrom": self.chrom,
+            "modes": [m.value for m in self.modes],
+            "fits": [_plain(f) for f in self.fits],
+            "set_aside": {r.value: n for r, n in self.set_aside},
+        }
+
+
+def _plain(obj: Any) -> Any:
+    """Dataclasses as dicts field by field, enums as their values, tuples as lists."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, tuple | list):
+        return [_plain(x) for x in obj]
+    return obj

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "AppliedLimit",
@@ -107,6 +107,10 @@ class AppliedLimit:
         sign = ">=" if self.abnormal_at_limit else ">"
         return f"H if {sign}{self.value:g} {self.unit}".strip()
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: every field."""
+        return asdict(self)
+
 
 @dataclass(frozen=True, slots=True)
 class LabEvidence:
@@ -137,6 +141,28 @@ class LabEvidence:
     note: str = ""
     limits: tuple[AppliedLimit, ...] = ()
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, in the order of ``raredx phenotype labs`` columns: `origin` as
+        ``interval_from`` and the outcome as its value, then every limit checked."""
+        return {
+            "where": self.where,
+            "test": self.test,
+            "loinc": self.loinc,
+            "given": self.given,
+            "value": self.value,
+            "unit": self.unit,
+            "interval": self.interval,
+            "interval_from": self.origin.value,
+            "outcome": self.outcome.value,
+            "hpo_id": self.hpo_id,
+            "hpo_label": self.hpo_label,
+            "excluded": self.excluded,
+            "date": self.date,
+            "source": self.source,
+            "note": self.note,
+            "limits": [lim.to_dict() for lim in self.limits],
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class SetAsideResult:
@@ -148,6 +174,16 @@ class SetAsideResult:
     test: str
     value: str
     reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: where, test, loinc, value, reason."""
+        return {
+            "where": self.where,
+            "test": self.test,
+            "loinc": self.loinc,
+            "value": self.value,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,3 +200,13 @@ class LabPhenotype:
     set_aside: tuple[SetAsideResult, ...]
     observed_ids: tuple[str, ...]
     excluded_ids: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: observed and excluded ids, the evidence of each term (``terms``) and the
+        results set aside."""
+        return {
+            "observed": list(self.observed_ids),
+            "excluded": list(self.excluded_ids),
+            "terms": [e.to_dict() for e in self.evidence],
+            "set_aside": [s.to_dict() for s in self.set_aside],
+        }

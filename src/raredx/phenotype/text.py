@@ -31,7 +31,7 @@ import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 from raredx._files import read_bounded
 from raredx.errors import InputError
@@ -86,6 +86,17 @@ class Mention:
     def excluded(self) -> bool:
         return self.status == "excluded"
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: start, end, text, term_id, label, status."""
+        return {
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "term_id": self.term_id,
+            "label": self.label,
+            "status": self.status,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ExtractedTerm:
@@ -103,6 +114,16 @@ class ExtractedTerm:
     status: MentionStatus
     excluded: bool
     spans: tuple[tuple[int, int], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: id, label, excluded, status and spans (``[start, end]`` pairs)."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "excluded": self.excluded,
+            "status": self.status,
+            "spans": [list(s) for s in self.spans],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +143,15 @@ class Extraction:
     def excluded_ids(self) -> tuple[str, ...]:
         """Ids of the terms the patient was found not to have."""
         return tuple(t.id for t in self.terms if t.excluded)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the language, the terms and the mentions (`ExtractedTerm.to_dict`,
+        `Mention.to_dict`), as ``raredx phenotype extract --format json`` prints them."""
+        return {
+            "language": self.language,
+            "terms": [t.to_dict() for t in self.terms],
+            "mentions": [m.to_dict() for m in self.mentions],
+        }
 
 
 # ---------------------------------------------------------------------------- language

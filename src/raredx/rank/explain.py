@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from functools import cached_property
+from typing import cast
 
 import numpy as np
 
@@ -37,186 +37,405 @@ _ABSENT_SHOWN = 3  # unrecorded annotations listed per candidate
 _NEXT_POOL = 10  # top candidates "what to check next" separates
 _SUPPORT_SHOWN = 3  # candidates listed per answer
 
+_KINDS = tuple(MatchKind)
+_EXACT, _BROADER, _NARROWER, _RELATED, _UNRELATED, _NEGATED, _EXCLUDED = (
+    _KINDS.index(kind)
+    for kind in (
+        MatchKind.EXACT,
+        MatchKind.BROADER,
+        MatchKind.NARROWER,
+        MatchKind.RELATED,
+        MatchKind.UNRELATED,
+        MatchKind.NEGATED,
+        MatchKind.EXCLUDED,
+    )
+)
+
 
 def _r(value: float, digits: int = 3) -> float:
     return round(float(value), digits)
 
 
-class _Terms:
-    """Patient terms (observed or excluded) as matrices over the ontology, one row per term,
-    so that each candidate is matched against all of them with a few array operations."""
+def _round3(values: np.ndarray) -> list[float]:
+    """`round(x, 3)` of each value, bit for bit, without a Python call per value.
+
+    Python rounds the exact binary value to the nearest multiple of 0.001, k / 1000 (ties to
+    even), and returns the double nearest k / 1000: what `k / 1000.0` gives. k is
+    `rint(1000 * x)` unless 1000 * x (the product is exact to one part in 2**53) lies within
+    1e-9 (relative, above 1) of a half-integer: those few, and values that are not finite
+    or above 5e5 (whose margin can never be that wide), go through `round`.
+    """
+    scaled = values * 1000.0
+    k = np.rint(scaled)
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, which is never sure
+        margin = np.abs(np.abs(scaled - k) - 0.5)  # from the nearest half-integer
+        sure = margin > 1e-9 * np.maximum(1.0, np.abs(scaled))
+    out: list[float] = (k / 1000.0).tolist()
+    for i in np.flatnonzero(~sure).tolist():
+        out[i] = round(float(values[i]), 3)
+    return out
+
+
+_NONE = np.iinfo(np.int64).max  # "no column yet" while taking the smallest column
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The ranges starts[i] .. starts[i] + counts[i] - 1, concatenated."""
+    offsets = np.cumsum(counts) - counts
+    return np.repeat(starts - offsets, counts) + np.arange(int(counts.sum()))
+
+
+def _find(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Position of each of `queries` in the sorted distinct `keys` (-1: absent)."""
+    at = np.searchsorted(keys, queries)
+    found = at < len(keys)
+    found[found] = keys[at[found]] == queries[found]
+    return np.where(found, at, -1)
+
+
+def _first_max(
+    cells: np.ndarray, values: np.ndarray, columns: np.ndarray, n_cells: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell, the largest of the `values` given to it, and the smallest of the `columns`
+    reaching it: what `np.argmax` over the columns in order picks (n_cells each; -inf and -1
+    for cells given nothing)."""
+    best = np.full(n_cells, -np.inf)
+    np.maximum.at(best, cells, values)
+    top = values == best[cells]
+    first = np.full(n_cells, _NONE)
+    np.minimum.at(first, cells[top], columns[top])
+    return best, np.where(first == _NONE, -1, first)
+
+
+def _first(cells: np.ndarray, columns: np.ndarray, n_cells: int) -> np.ndarray:
+    """Per cell, the smallest of the `columns` given to it (n_cells; -1: none)."""
+    first = np.full(n_cells, _NONE)
+    np.minimum.at(first, cells, columns)
+    return np.where(first == _NONE, -1, first)
+
+
+class _Patient:
+    """The distinct patient terms (observed or excluded), sorted, and lookups over the
+    ontology: which of them a term is, and which of them a term is an ancestor of.
+
+    `given_rows` maps each given term (in the order given) to its distinct term.
+    """
 
     def __init__(self, model: PhenotypeModel, terms: Sequence[int]) -> None:
-        kb = model.kb
+        n_terms = model.kb.n_terms
+        self.terms, self.given_rows = np.unique(
+            np.asarray(terms, dtype=np.int64), return_inverse=True
+        )
+        self.index = np.full(n_terms, -1)  # ontology term -> its distinct patient term, or -1
+        self.index[self.terms] = np.arange(len(self.terms))
+        # The patient terms below each ontology term, as runs of `_below_term` (sorted by
+        # ancestor, the concatenated ancestor lists, each term itself included).
+        up, offsets = model.ancestor_rows(self.terms)
+        owner = np.repeat(np.arange(len(self.terms)), np.diff(offsets, append=len(up)))
+        order = np.argsort(up, kind="stable")
+        up, self._below_term = up[order], owner[order]
+        heads = np.flatnonzero(np.diff(up, prepend=-1))  # first entry of each ancestor's run
+        self._run_start = np.zeros(n_terms, dtype=np.int64)
+        self._run_count = np.zeros(n_terms, dtype=np.int64)
+        self._run_start[up[heads]] = heads
+        self._run_count[up[heads]] = np.diff(heads, append=len(up))
+
+    def below(self, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (i, u): `terms[i]` is the distinct patient term u or one of its ancestors."""
+        counts = self._run_count[terms]
+        i = np.repeat(np.arange(len(terms)), counts)
+        return i, self._below_term[_ranges(self._run_start[terms], counts)]
+
+
+class _Candidates:
+    """The candidate groups' direct annotations and NOT annotations, each concatenated over
+    the candidates in order, so that all candidates are matched against all of the patient's
+    terms at once, as sparse pairs rather than one small matrix per candidate.
+
+    Annotation columns: `terms` (sorted within each candidate), `freqs`, `kb_rows` (the KB
+    annotation row behind each), `owner` (its candidate); NOT columns: `negated`, `not_owner`.
+    Similar candidates share many terms, so the ontology is searched once per `distinct`
+    term. Matches are per cell (distinct patient term u, candidate c), at u * n + c, as
+    arrays of n_cells = patient terms x candidates: `kinds` (indices into `_KINDS`), the
+    matched annotation column and the blocking NOT column (-1: none).
+    """
+
+    def __init__(self, model: PhenotypeModel, groups: np.ndarray) -> None:
         self.model = model
-        self.terms = np.asarray(terms, dtype=np.int64)
-        n = len(self.terms)
-        self.descendants = np.zeros((n, kb.n_terms), dtype=bool)
-        self.ancestors = np.zeros((n, kb.n_terms), dtype=bool)
-        for i, q in enumerate(self.terms.tolist()):
-            self.descendants[i, kb.descendants(q)] = True
-            self.ancestors[i, kb.ancestors(q)] = True
-
-    @cached_property
-    def ancestor_ic(self) -> np.ndarray:
-        """IC of each term's informative ancestors, -1 elsewhere (for "related" matches)."""
-        out = np.where(self.ancestors, self.model.kb.term_ic[None, :], -1.0)
-        out[:, list(self.model.uninformative_terms)] = -1.0
-        return out
-
-
-class _Candidate:
-    """One candidate group's annotations, looked up once for all of the patient's terms."""
-
-    def __init__(self, model: PhenotypeModel, group: int) -> None:
-        self.model = model
-        self.group = group
-        self.terms, self.freqs, self.rows = model.group_annotations(group)
-        self.negated = model.negated_terms(group)
-
-    def position(self, term: int) -> int | None:
-        k = int(np.searchsorted(self.terms, term))
-        return k if k < len(self.terms) and int(self.terms[k]) == term else None
-
-    def evidence(self, patient_term: int, kind: MatchKind, llr: float, k: int | None) -> Evidence:
-        kb = self.model.kb
-        q = patient_term
-        lr10 = _r(llr / _LOG10)
-        if k is None:
-            return Evidence(kb.term_ids[q], kb.term_labels[q], kind, lr10)
-        t, row = int(self.terms[k]), int(self.rows[k])
-        return Evidence(
-            kb.term_ids[q],
-            kb.term_labels[q],
-            kind,
-            lr10,
-            kb.term_ids[t],
-            kb.term_labels[t],
-            _r(self.model.annotation_frequency[row]),
-            kb.disease_ids[int(kb.ann_disease[row])],
+        self.groups = groups
+        self.n = len(groups)
+        direct, negated = model.direct_csr, model.negated_csr
+        at, counts = self._runs(direct.indptr, groups)
+        self.terms = direct.indices[at]
+        self.freqs = direct.data[at]
+        self.kb_rows = model.direct_rows[at]
+        self.owner = np.repeat(np.arange(self.n), counts)
+        self.keys = self.owner * model.kb.n_terms + self.terms  # sorted: finds a candidate's term
+        at, counts = self._runs(negated.indptr, groups)
+        self.negated = negated.indices[at]
+        self.not_owner = np.repeat(np.arange(self.n), counts)
+        # The columns of each distinct term, as runs of `_by_term` (each in column order).
+        self._by_term = np.argsort(self.terms, kind="stable")
+        by_term = self.terms[self._by_term]
+        self._term_start = np.flatnonzero(np.diff(by_term, prepend=-1))
+        self._term_count = np.diff(self._term_start, append=len(by_term))
+        self.distinct = by_term[self._term_start]
+        # Every distinct term's ancestors (itself included), in term order: "at or below a
+        # patient term" is the patient term being one of them.
+        self.up, offsets = model.ancestor_rows(self.distinct)
+        self.up_term = np.repeat(
+            np.arange(len(self.distinct)), np.diff(offsets, append=len(self.up))
         )
 
-    def _negated_evidence(self, patient_term: int, blocking: int, llr: float) -> Evidence:
-        kb = self.model.kb
-        q = patient_term
-        return Evidence(
-            kb.term_ids[q],
-            kb.term_labels[q],
-            MatchKind.NEGATED,
-            _r(llr / _LOG10),
-            kb.term_ids[blocking],
-            kb.term_labels[blocking],
-        )
+    @staticmethod
+    def _runs(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions of the entries of CSR `rows`, concatenated; entries per row)."""
+        counts = indptr[rows + 1] - indptr[rows]
+        return _ranges(indptr[rows], counts), counts
 
-    def observed(self, patient: _Terms, llr: np.ndarray, params: RankParameters) -> list[Evidence]:
-        """The evidence row of every observed term (in order) against this candidate: the
-        closest way the candidate's annotations account for it."""
-        terms, freqs = self.terms, self.freqs
-        q_terms = patient.terms
-        n, m = len(q_terms), len(terms)
-        below = patient.descendants[:, terms]  # n x m: annotation at or below the term
-        any_below = below.any(axis=1)
-        exact = np.where(any_below, 1.0 - np.prod(np.where(below, 1.0 - freqs, 1.0), axis=1), 0.0)
-        blocked = patient.ancestors[:, self.negated]  # n x negated annotations
-        has_narrow = np.zeros(n, dtype=bool)
-        narrow = np.zeros(n)
-        narrow_k = np.zeros(n, dtype=np.int64)
-        if params.narrower_weight > 0 and m:
-            above = patient.ancestors[:, terms] & ~below
-            has_narrow = np.asarray(above.any(axis=1))
+    def _columns(self, distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (i, column): the columns annotating the distinct term `distinct[i]`, for
+        each i in order and each i's columns in order."""
+        counts = self._term_count[distinct]
+        i = np.repeat(np.arange(len(distinct)), counts)
+        return i, self._by_term[_ranges(self._term_start[distinct], counts)]
+
+    def _covering(self, patient: _Patient) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per cell: whether an annotation is at or below the term; the product of
+        (1 - frequency) over those; the column of the term itself; that of the most frequent
+        of those, the first on ties (-1: none)."""
+        n_cells = len(patient.terms) * self.n
+        u = patient.index[self.up]
+        hit = np.flatnonzero(u >= 0)
+        itself = self.up[hit] == self.distinct[self.up_term[hit]]
+        i, column = self._columns(self.up_term[hit])
+        cells = u[hit][i] * self.n + self.owner[column]
+        itself = itself[i]
+        any_below = np.zeros(n_cells, dtype=bool)
+        any_below[cells] = True
+        # multiply.at multiplies in the order given: the pairs come by distinct term, so each
+        # cell's columns come in order, and the product has the bits of np.prod over the row
+        # of (1 - f where below, else 1), as x * 1.0 is exact.
+        miss = np.ones(n_cells)
+        freqs = self.freqs[column]
+        np.multiply.at(miss, cells, 1.0 - freqs)
+        own = np.full(n_cells, -1)
+        own[cells[itself]] = column[itself]
+        _, most_frequent = _first_max(cells, freqs, column, n_cells)
+        return any_below, miss, own, most_frequent
+
+    def _blockers(self, patient: _Patient) -> np.ndarray:
+        """Per cell, the first NOT column at or above the patient term (-1: none)."""
+        column, u = patient.below(self.negated)
+        return _first(u * self.n + self.not_owner[column], column, len(patient.terms) * self.n)
+
+    def observed(
+        self, patient: _Patient, params: RankParameters
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(kinds, annotation, blocker) per cell: the closest way each candidate's annotations
+        account for each observed term."""
+        n_cells = len(patient.terms) * self.n
+        any_below, miss, own, best_below = self._covering(patient)
+        exact = np.where(any_below, 1.0 - miss, 0.0)
+        blocker = self._blockers(patient)
+        has_narrow = np.zeros(n_cells, dtype=bool)
+        narrow = np.zeros(n_cells)
+        narrow_column = np.full(n_cells, -1)
+        if params.narrower_weight > 0:
+            distinct, u = patient.below(self.distinct)
+            strict = self.distinct[distinct] != patient.terms[u]  # above, not at, the term
+            i, column = self._columns(distinct[strict])
+            u = u[strict][i]
+            cells = u * self.n + self.owner[column]
             bg = self.model.background
-            ratio = params.narrower_weight * bg[q_terms][:, None] / bg[terms][None, :]
-            cand = np.where(above, freqs[None, :] * ratio, -np.inf)
-            narrow_k = np.argmax(cand, axis=1)
-            narrow = np.where(has_narrow, cand[np.arange(n), narrow_k], 0.0)
-        at = np.minimum(np.searchsorted(terms, q_terms), max(m - 1, 0))
-        own = np.asarray(terms[at] == q_terms) if m else np.zeros(n, dtype=bool)
-        best_below = np.argmax(np.where(below, freqs[None, :], -1.0), axis=1) if m else at
-        best_ic: np.ndarray | None = None
-        out: list[Evidence] = []
-        for i, q in enumerate(q_terms.tolist()):
-            value = float(llr[i])
-            if exact[i] == 0.0 and blocked.shape[1] and blocked[i].any():
-                blocking = int(self.negated[int(np.argmax(blocked[i]))])
-                out.append(self._negated_evidence(q, blocking, value))
-                continue
-            if exact[i] > 0.0 and exact[i] >= narrow[i]:
-                k = int(at[i]) if own[i] else int(best_below[i])
-                kind = MatchKind.EXACT if own[i] else MatchKind.BROADER
-                out.append(self.evidence(q, kind, value, k))
-                continue
-            if has_narrow[i]:
-                out.append(self.evidence(q, MatchKind.NARROWER, value, int(narrow_k[i])))
-                continue
-            if m:
-                if best_ic is None:
-                    ancestors, offsets = self.model.ancestor_rows(terms)
-                    best_ic = np.maximum.reduceat(
-                        patient.ancestor_ic[:, ancestors], offsets, axis=1
-                    )
-                k = int(np.argmax(best_ic[i]))
-                if best_ic[i, k] > 0:
-                    out.append(self.evidence(q, MatchKind.RELATED, value, k))
-                    continue
-            out.append(self.evidence(q, MatchKind.UNRELATED, value, None))
-        return out
+            ratio = params.narrower_weight * bg[patient.terms[u]] / bg[self.terms[column]]
+            narrow, narrow_column = _first_max(cells, self.freqs[column] * ratio, column, n_cells)
+            has_narrow[cells] = True
+            narrow = np.where(has_narrow, narrow, 0.0)
+        # The first rule that applies decides each term's kind, as a clinician reads them.
+        negated = (exact == 0.0) & (blocker >= 0)
+        covered = ~negated & (exact > 0.0) & (exact >= narrow)
+        narrower = ~negated & ~covered & has_narrow
+        rest = ~(negated | covered | narrower)
+        kinds = np.full(n_cells, _UNRELATED)
+        column = np.full(n_cells, -1)
+        kinds[covered] = np.where(own[covered] >= 0, _EXACT, _BROADER)
+        column[covered] = np.where(own >= 0, own, best_below)[covered]
+        kinds[narrower], column[narrower] = _NARROWER, narrow_column[narrower]
+        kinds[negated] = _NEGATED
+        if rest.any() and len(self.distinct):
+            related = self._related(patient, rest)
+            found = related >= 0
+            kinds[found], column[found] = _RELATED, related[found]
+        return kinds, column, np.where(negated, blocker, -1)
 
-    def excluded(self, patient: _Terms, llr: np.ndarray) -> list[Evidence]:
-        """The evidence row of every excluded term (in order): the candidate's most frequent
-        annotation at or below it, else the NOT annotation that agrees with it."""
-        terms, q_terms = self.terms, patient.terms
-        m = len(terms)
-        below = patient.descendants[:, terms]
-        at = np.minimum(np.searchsorted(terms, q_terms), max(m - 1, 0))
-        own = np.asarray(terms[at] == q_terms) if m else np.zeros(len(q_terms), dtype=bool)
-        any_below = np.asarray(below.any(axis=1))
-        best_below = np.argmax(np.where(below, self.freqs[None, :], -1.0), axis=1) if m else at
-        blocked = patient.ancestors[:, self.negated]
-        out: list[Evidence] = []
-        for i, q in enumerate(q_terms.tolist()):
-            value = float(llr[i])
-            k = int(at[i]) if own[i] else (int(best_below[i]) if any_below[i] else None)
-            if k is None and blocked.shape[1] and bool(blocked[i].any()):
-                blocking = int(self.negated[int(np.argmax(blocked[i]))])
-                out.append(self._negated_evidence(q, blocking, value))
-            else:
-                out.append(self.evidence(q, MatchKind.EXCLUDED, value, k))
-        return out
+    def _related(self, patient: _Patient, rest: np.ndarray) -> np.ndarray:
+        """Per cell marked in `rest`: the first annotation column sharing the most informative
+        ancestor with the patient term (the greatest IC, if > 0; -1: none)."""
+        ic = self.model.informative_ic
+        n_distinct = len(self.distinct)
+        # Only informative shared ancestors (IC > 0) can make a match "related"; the others
+        # never reach a cell's best, so leaving them out changes no cell's pick.
+        informative = np.flatnonzero(ic[self.up] > 0)
+        shared, u = patient.below(self.up[informative])
+        shared = informative[shared]
+        # The best shared IC of each (patient term, distinct term), then of each cell.
+        best = np.full(len(patient.terms) * n_distinct, -np.inf)
+        np.maximum.at(best, u * n_distinct + self.up_term[shared], ic[self.up[shared]])
+        pairs = np.flatnonzero(best > -np.inf)
+        i, column = self._columns(pairs % n_distinct)
+        cells = pairs[i] // n_distinct * self.n + self.owner[column]
+        keep = rest[cells]
+        _, first = _first_max(cells[keep], best[pairs[i[keep]]], column[keep], len(rest))
+        return first
 
-    def absent(self, covered: np.ndarray, params: RankParameters) -> list[Evidence]:
+    def excluded(self, patient: _Patient) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(kinds, annotation, blocker) per cell: the candidate's annotation of the excluded
+        term, else its most frequent one below it, else the NOT annotation that agrees."""
+        _, _, own, best_below = self._covering(patient)
+        column = np.where(own >= 0, own, best_below)
+        blocker = np.where(column < 0, self._blockers(patient), -1)
+        kinds = np.where(blocker >= 0, _NEGATED, _EXCLUDED)
+        return kinds, column, blocker
+
+    def evidence(
+        self,
+        patient: _Patient,
+        matches: tuple[np.ndarray, np.ndarray, np.ndarray],
+        llr: np.ndarray,
+    ) -> list[list[Evidence]]:
+        """Evidence rows of each candidate, one per given patient term (in the order given),
+        from `matches` (`observed` or `excluded`) and the terms x candidates log-LRs `llr`."""
+        kb = self.model.kb
+        ids, labels, disease_ids = kb.term_ids, kb.term_labels, kb.disease_ids
+        n = len(patient.given_rows)
+        # Candidate by candidate, each in the order given: the order rows are listed in.
+        cells = (patient.given_rows[None, :] * self.n + np.arange(self.n)[:, None]).ravel()
+        kinds, column, blocker = (m[cells] for m in matches)
+        q = np.tile(patient.terms[patient.given_rows], self.n)
+        llr = np.ravel(llr.T)
+        lr10 = _round3(llr / _LOG10)
+        rows: list[Evidence | None] = [None] * len(cells)
+        # Rows matching an annotation: the patient term, the annotation and its source.
+        at = np.flatnonzero(column >= 0)
+        ann_rows = self.kb_rows[column[at]]
+        for i, qi, kind, t, f, src in zip(
+            at.tolist(),
+            q[at].tolist(),
+            kinds[at].tolist(),
+            self.terms[column[at]].tolist(),
+            _round3(self.model.annotation_frequency[ann_rows]),
+            kb.ann_disease[ann_rows].tolist(),
+            strict=True,
+        ):
+            rows[i] = Evidence(
+                ids[qi], labels[qi], _KINDS[kind], lr10[i], ids[t], labels[t], f, disease_ids[src]
+            )
+        # Rows blocked by a NOT annotation: the patient term and that annotation's term.
+        at = np.flatnonzero(blocker >= 0)
+        for i, qi, kind, t in zip(
+            at.tolist(),
+            q[at].tolist(),
+            kinds[at].tolist(),
+            self.negated[blocker[at]].tolist(),
+            strict=True,
+        ):
+            rows[i] = Evidence(ids[qi], labels[qi], _KINDS[kind], lr10[i], ids[t], labels[t])
+        # The other rows recur across candidates (same term, kind and log-LR): each is made
+        # once and shared, as rows are immutable. Keyed by the log-LR's bits, so that -0.0 and
+        # 0.0 stay apart.
+        at = np.flatnonzero((column < 0) & (blocker < 0))
+        plain: dict[tuple[int, int, int], Evidence] = {}
+        for i, qi, kind, bits in zip(
+            at.tolist(),
+            q[at].tolist(),
+            kinds[at].tolist(),
+            llr[at].view(np.int64).tolist(),
+            strict=True,
+        ):
+            row = plain.get((qi, kind, bits))
+            if row is None:
+                row = plain[qi, kind, bits] = Evidence(ids[qi], labels[qi], _KINDS[kind], lr10[i])
+            rows[i] = row
+        done = cast("list[Evidence]", rows)  # every row is set by now
+        return [done[j * n : (j + 1) * n] for j in range(self.n)]
+
+    def absent(self, covered: np.ndarray, params: RankParameters) -> list[list[Evidence]]:
+        """Per candidate, its `_ABSENT_SHOWN` most frequent leaf annotations that no recorded
+        finding accounts for (`covered`), the first stored first on ties."""
+        out: list[list[Evidence]] = [[] for _ in range(self.n)]
         if params.absent_rate <= 0:
-            return []
+            return out
         model = self.model
-        leaf = model.leaf
-        start, end = leaf.indptr[self.group], leaf.indptr[self.group + 1]
-        terms, freqs = leaf.indices[start:end], leaf.data[start:end]
+        kb, leaf = model.kb, model.leaf
+        at, counts = self._runs(leaf.indptr, self.groups)
+        terms, freqs = leaf.indices[at].astype(np.int64), leaf.data[at]
+        owner = np.repeat(np.arange(self.n), counts)
         open_ = covered[terms] == 0
-        terms, freqs = terms[open_], freqs[open_]
-        out = []
-        for j in np.argsort(-freqs, kind="stable")[:_ABSENT_SHOWN]:
-            t = int(terms[j])
-            llr = math.log1p(-params.absent_rate * float(freqs[j]))
-            out.append(self.evidence(t, MatchKind.ABSENT, llr, self.position(t)))
+        terms, freqs, owner = terms[open_], freqs[open_], owner[open_]
+        # By candidate, then most frequent first; lexsort is stable, so ties keep their order.
+        order = np.lexsort((-freqs, owner))
+        terms, freqs, owner = terms[order], freqs[order], owner[order]
+        place = np.arange(len(owner)) - np.searchsorted(owner, owner)  # within the candidate
+        shown = place < _ABSENT_SHOWN
+        terms, freqs, owner = terms[shown], freqs[shown], owner[shown]
+        column = _find(self.keys, owner * kb.n_terms + terms)  # leaf annotations are direct
+        rows = self.kb_rows[np.maximum(column, 0)] if len(self.kb_rows) else column  # -1: unread
+        llr = np.array([math.log1p(-params.absent_rate * f) for f in freqs.tolist()])
+        for j, t, lr10, k, f, src in zip(
+            owner.tolist(),
+            terms.tolist(),
+            _round3(llr / _LOG10),
+            column.tolist(),
+            _round3(model.annotation_frequency[rows]),
+            kb.ann_disease[rows].tolist(),
+            strict=True,
+        ):
+            term_id, label = kb.term_ids[t], kb.term_labels[t]
+            if k < 0:
+                out[j].append(Evidence(term_id, label, MatchKind.ABSENT, lr10))
+            else:  # the annotation is the term itself
+                out[j].append(
+                    Evidence(
+                        term_id,
+                        label,
+                        MatchKind.ABSENT,
+                        lr10,
+                        term_id,
+                        label,
+                        f,
+                        kb.disease_ids[src],
+                    )
+                )
         return out
 
 
 def _evidence(
     model: PhenotypeModel, scores: CaseScores, params: RankParameters, groups: np.ndarray
 ) -> list[tuple[Evidence, ...]]:
-    """Evidence rows of each of `groups`: observed, excluded, then unrecorded findings."""
-    patient = _Terms(model, scores.observed)
-    excluded = _Terms(model, scores.excluded)
+    """Evidence rows of each of `groups`: observed, excluded, then unrecorded findings.
+    All the groups are matched at once (`_Candidates`)."""
+    groups = np.asarray(groups, dtype=np.int64)
+    if not len(groups):
+        return []
+    candidates = _Candidates(model, groups)
+    out: list[list[Evidence]] = [[] for _ in range(len(groups))]
+    if scores.observed:
+        patient = _Patient(model, scores.observed)
+        matches = candidates.observed(patient, params)
+        llr = scores.observed_llr.for_groups(groups, model.n_groups)
+        for mine, rows in zip(out, candidates.evidence(patient, matches, llr), strict=True):
+            mine += rows
+    if scores.excluded:
+        patient = _Patient(model, scores.excluded)
+        matches = candidates.excluded(patient)
+        llr = scores.excluded_llr.for_groups(groups, model.n_groups)
+        for mine, rows in zip(out, candidates.evidence(patient, matches, llr), strict=True):
+            mine += rows
     covered = model.covered_terms(scores.observed, scores.excluded)
-    obs_llr = scores.observed_llr.for_groups(groups, model.n_groups)
-    exc_llr = scores.excluded_llr.for_groups(groups, model.n_groups)
-    out = []
-    for j, g in enumerate(groups.tolist()):
-        cand = _Candidate(model, g)
-        rows = cand.observed(patient, obs_llr[:, j], params) if len(patient.terms) else []
-        rows += cand.excluded(excluded, exc_llr[:, j]) if len(excluded.terms) else []
-        rows += cand.absent(covered, params)
-        out.append(tuple(rows))
-    return out
+    for mine, rows in zip(out, candidates.absent(covered, params), strict=True):
+        mine += rows
+    return [tuple(rows) for rows in out]
 
 
 def explain_candidates(

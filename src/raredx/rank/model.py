@@ -400,14 +400,11 @@ class PhenotypeModel:
         return m
 
     @cached_property
-    def _negated_csr(self) -> sp.csr_matrix:
-        return self.negated.tocsr()
-
-    def negated_terms(self, group: int) -> np.ndarray:
-        """Terms `group` is annotated not to show."""
-        m = self._negated_csr
-        terms: np.ndarray = m.indices[m.indptr[group] : m.indptr[group + 1]]
-        return terms
+    def negated_csr(self) -> sp.csr_matrix:
+        """`negated` in CSR form (rows: groups, terms sorted), for per-candidate look-ups."""
+        m = self.negated.tocsr()
+        m.sort_indices()
+        return m
 
     @cached_property
     def uninformative_terms(self) -> frozenset[int]:
@@ -421,11 +418,12 @@ class PhenotypeModel:
         direct = [int(c) for c in children if root in kb.parents(int(c)).tolist()]
         return frozenset([*kb.ancestors(root).tolist(), *direct])
 
-    def group_annotations(self, group: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(terms sorted, frequencies, KB annotation rows) of `group`'s direct annotations."""
-        m = self.direct_csr
-        start, end = m.indptr[group], m.indptr[group + 1]
-        return m.indices[start:end], m.data[start:end], self.direct_rows[start:end]
+    @cached_property
+    def informative_ic(self) -> np.ndarray:
+        """Each term's information content, -1 for the uninformative ones (n_terms)."""
+        ic = np.array(self.kb.term_ic, dtype=np.float64)
+        ic[list(self.uninformative_terms)] = -1.0
+        return ic
 
     def ancestor_rows(self, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(concatenated ancestors of `terms`, start offset of each term's run)."""
@@ -534,11 +532,10 @@ class PhenotypeModel:
         observed terms, descendants of excluded terms."""
         kb = self.kb
         covered = np.zeros(kb.n_terms)
-        for q in observed:
-            covered[kb.ancestors(q)] = 1.0
-            covered[kb.descendants(q)] = 1.0
-        for x in excluded:
-            covered[kb.descendants(x)] = 1.0
+        lines = [kb.ancestors(q) for q in observed]
+        lines += [kb.descendants(t) for t in (*observed, *excluded)]
+        if lines:
+            covered[np.concatenate(lines)] = 1.0
         return covered
 
     def clear_cache(self) -> None:

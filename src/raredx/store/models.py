@@ -34,6 +34,7 @@ __all__ = [
     "ACTIONS",
     "CASE_STATUSES",
     "DECISION_KINDS",
+    "JOB_STATES",
     "NAMING_CONVENTION",
     "PROVENANCES",
     "REVIEW_STATUSES",
@@ -45,6 +46,8 @@ __all__ = [
     "Case",
     "Centre",
     "Decision",
+    "Job",
+    "JsonList",
     "Patient",
     "PhenotypeObservation",
     "User",
@@ -71,6 +74,10 @@ DECISION_KINDS = ("diagnosis_confirmed", "variant_classified")
 
 ACTIONS = ("read", "write")
 """Audit log actions."""
+
+JOB_STATES = ("queued", "running", "done", "failed")
+"""A background job is queued, then running, then done (with a result) or failed (with an
+error)."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -107,6 +114,17 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+class JsonList(TypeDecorator[list[Any]]):
+    """A JSON array column (plain `JSON` says its values are objects: archives check that)."""
+
+    impl = JSON
+    cache_ok = True
+
+    @property
+    def python_type(self) -> type[Any]:
+        return list
 
 
 def _one_of(column: str, allowed: tuple[str, ...]) -> CheckConstraint:
@@ -282,4 +300,41 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
+    user: Mapped[User] = relationship()
+
+
+class Job(Base):
+    """A background job (a VCF analysis, a reanalysis run) of a centre, run by one server
+    process and readable by all (`raredx.store.jobs`; revision 0004).
+
+    `active_key` is a digest of (kind, centre, case) while the job is queued or running and
+    NULL once it has finished: its unique constraint keeps one active job per kind and case
+    across every process. `owner_host`, `owner_pid` and `owner_token` name the process that
+    runs it, which refreshes `heartbeat_at` while it does, so that another process can tell
+    a job whose process died from a live one.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (_one_of("state", JOB_STATES),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    case_id: Mapped[str | None] = mapped_column(String(256))
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None] = mapped_column(index=True)
+    step: Mapped[str | None] = mapped_column(String(256))
+    error: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[list[str]] = mapped_column(JsonList)
+    result: Mapped[dict[str, Any] | None]
+    active_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    owner_host: Mapped[str] = mapped_column(String(512))
+    owner_pid: Mapped[int] = mapped_column(Integer)
+    owner_token: Mapped[str] = mapped_column(String(32))
+    heartbeat_at: Mapped[datetime]
+
+    centre: Mapped[Centre] = relationship()
     user: Mapped[User] = relationship()

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
-from sqlalchemy import Column, Engine, LargeBinary, Table, func, insert, select, text
+from sqlalchemy import Column, Engine, Integer, LargeBinary, Table, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -95,8 +95,10 @@ _LIMITS = {  # column widths checked before writing, so SQLite and PostgreSQL ag
     "VCF assembly": 32,
     "VCF sample": 256,
 }
-_AUTO_ID_TABLES = tuple(
-    t for t in m.Base.metadata.sorted_tables if t.c.get("id") is not None and t.name != "cases"
+_AUTO_ID_TABLES = tuple(  # integer ids from a sequence (cases and jobs have text ids)
+    t
+    for t in m.Base.metadata.sorted_tables
+    if t.c.get("id") is not None and isinstance(t.c.id.type, Integer)
 )
 _FLUSH_EVERY = 100
 _HPO_ID = re.compile(r"HP:[0-9]{7}")
@@ -1621,6 +1623,9 @@ def _load_value(column: Column[Any], value: Any) -> Any:
     if expected is dict:
         if not isinstance(value, dict):
             raise ValueError("must be a JSON object")
+    elif expected is list:
+        if not isinstance(value, list):
+            raise ValueError("must be a JSON array")
     elif expected is int:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError("must be an integer")

@@ -17,7 +17,7 @@ import json
 import re
 import secrets
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,13 +37,9 @@ from raredx.case import Case, Sex, Subject
 from raredx.diagnosis import diagnose, parse_age
 from raredx.errors import InputError
 from raredx.labs import labs_to_hpo, parse_labs
-from raredx.phenotype import MAX_NOTE_CHARS, extract_phenotype, parse_terms
-from raredx.store import (
-    MAX_EVIDENCE_CHARS,
-    AnalysisRecord,
-    NewObservation,
-    ObservationRecord,
-)
+from raredx.observations import lab_observations, note_observations
+from raredx.phenotype import MAX_NOTE_CHARS, NoteLang, parse_terms
+from raredx.store import AnalysisRecord, NewObservation, ObservationRecord
 from raredx.store.accounts import UserRecord
 from raredx.store.matching import Match, similar_cases
 from raredx.web.i18n import (
@@ -105,6 +101,7 @@ _REVIEW_ACTIONS: dict[str, tuple[str, bool | None]] = {
     "accept_present": ("accepted", False),
     "reject": ("rejected", None),
 }
+_NOTE_LANGS: dict[str, NoteLang] = {"en": "en", "fr": "fr"}  # else detected ("auto")
 _NO_STORE = {"Cache-Control": "no-store"}
 
 router = APIRouter(include_in_schema=False)
@@ -660,6 +657,34 @@ def case_page(
     return _case_page(request, svc, user, case_id, messages=_done_messages(t, done, n))
 
 
+def _case_form(
+    request: Request,
+    svc: Services,
+    user: UserRecord,
+    case_id: str,
+    failed: str,
+    act: Callable[[], Response],
+) -> Response:
+    """The answer to a form posted on a case page: 404 for a case the user may not see, else
+    what `act` answers; when it raises InputError, the case page again (400) with the error
+    under the heading `failed`."""
+    if not _visible(svc, user, case_id):
+        return _not_found(request, user)
+    try:
+        return act()
+    except InputError as exc:
+        error = _problem(exc, failed)
+        return _case_page(request, svc, user, case_id, errors=[error], status_code=400)
+
+
+def _add(
+    svc: Services, user: UserRecord, case_id: str, new: list[NewObservation], provenance: str
+) -> int:
+    """Add `new` to the case's observations; how many distinct ones they are (a term the case
+    already has is not added twice)."""
+    return len(set(svc.store.add_observations(case_id, new, provenance=provenance, user=user.name)))
+
+
 @router.post("/cases/{case_id}/terms", response_class=HTMLResponse)
 def add_terms(
     request: Request,
@@ -671,11 +696,10 @@ def add_terms(
     state: Annotated[str, Form()] = "observed",
 ) -> Response:
     """Add typed terms (picked in the autocomplete, or ids/names separated by ';')."""
-    if not _visible(svc, user, case_id):
-        return _not_found(request, user)
     t = Translator(negotiate(request))
     excluded = state == "excluded"
-    try:
+
+    def act() -> Response:
         picked = term_id.strip()
         if _HPO_ID.fullmatch(picked) and svc.kb.lookup_term(picked) is not None:
             found = svc.kb.term(picked)
@@ -683,23 +707,10 @@ def add_terms(
         else:
             parsed = parse_terms(svc.kb, term[:2000])
             new = [NewObservation(x.id, excluded=excluded, label=x.label) for x in parsed.terms]
-        ids = svc.store.add_observations(case_id, new, provenance="typed", user=user.name)
-    except InputError as exc:
-        error = _problem(exc, t("case.terms_failed"))
-        return _case_page(request, svc, user, case_id, errors=[error], status_code=400)
-    return _redirect(f"{case_href(case_id)}?done=terms&n={len(set(ids))}#add-term")
+        n = _add(svc, user, case_id, new, "typed")
+        return _redirect(f"{case_href(case_id)}?done=terms&n={n}#add-term")
 
-
-def _note_observations(svc: Services, text: str, language: str) -> list[NewObservation]:
-    lang = language if language in ("en", "fr") else "auto"
-    found = extract_phenotype(svc.kb, text, lang)  # type: ignore[arg-type]
-    out = []
-    for item in found.terms:
-        if item.status != "present" and not item.excluded:
-            continue  # uncertain, family history: not the patient's finding nor an exclusion
-        span = " / ".join(text[x:y] for x, y in item.spans[:3])[:MAX_EVIDENCE_CHARS]
-        out.append(NewObservation(item.id, excluded=item.excluded, evidence=span, label=item.label))
-    return out
+    return _case_form(request, svc, user, case_id, t("case.terms_failed"), act)
 
 
 @router.post("/cases/{case_id}/note", response_class=HTMLResponse)
@@ -712,44 +723,28 @@ def add_note(
     language: Annotated[str, Form()] = "auto",
 ) -> Response:
     """Read a clinical note: its present and negated findings become proposed observations."""
-    if not _visible(svc, user, case_id):
-        return _not_found(request, user)
     t = Translator(negotiate(request))
-    try:
+
+    def act() -> Response:
         if len(text) > MAX_NOTE_FORM_CHARS:
             raise InputError(t("upload.too_large"), [f"{MAX_NOTE_FORM_CHARS:,} characters"])
-        new = _note_observations(svc, text, language)
+        new = note_observations(svc.kb, text, _NOTE_LANGS.get(language, "auto"))
         if not new:
             return _case_page(request, svc, user, case_id, messages=[t("note.none")])
-        ids = svc.store.add_observations(case_id, new, provenance="note", user=user.name)
-    except InputError as exc:
-        error = _problem(exc, t("note.failed"))
-        return _case_page(request, svc, user, case_id, errors=[error], status_code=400)
-    return _redirect(f"{case_href(case_id)}?done=note&n={len(set(ids))}#review")
+        n = _add(svc, user, case_id, new, "note")
+        return _redirect(f"{case_href(case_id)}?done=note&n={n}#review")
+
+    return _case_form(request, svc, user, case_id, t("note.failed"), act)
 
 
 def _lab_observations(
     svc: Services, text: str, source: str, age: str, sex: str
 ) -> tuple[list[NewObservation], list[str]]:
+    """The observations lab results propose, and the results that gave no term."""
     years = parse_age(age.strip()[:32] or None)
     phenotype = labs_to_hpo(parse_labs(text, source=source), svc.kb, years, sex or None)
-    keep = {(x, False) for x in phenotype.observed_ids} | {
-        (x, True) for x in phenotype.excluded_ids
-    }
-    grouped: dict[tuple[str, bool], tuple[str, list[str]]] = {}
-    for e in phenotype.evidence:
-        key = (e.hpo_id, e.excluded)
-        if key in keep:
-            line = f"{e.test} {e.given} ({e.outcome.value}; {e.interval}, {e.origin.value})"
-            grouped.setdefault(key, (e.hpo_label, []))[1].append(line)
-    out = []
-    for (term, flag), (label, lines) in grouped.items():
-        evidence = "; ".join(lines)
-        if len(evidence) > MAX_EVIDENCE_CHARS:
-            evidence = evidence[: MAX_EVIDENCE_CHARS - 1] + "…"
-        out.append(NewObservation(term, excluded=flag, evidence=evidence, label=label))
     aside = [f"{s.where} {s.test} {s.value}: {s.reason}" for s in phenotype.set_aside]
-    return out, aside
+    return lab_observations(phenotype), aside
 
 
 @router.post("/cases/{case_id}/labs", response_class=HTMLResponse)
@@ -763,11 +758,10 @@ def add_labs(
     sex: Annotated[str, Form()] = "",
 ) -> Response:
     """Derive terms from uploaded lab results: proposed observations, with the values."""
-    if not _visible(svc, user, case_id):
-        return _not_found(request, user)
     t = Translator(negotiate(request))
-    name = _upload_name(file)
-    try:
+
+    def act() -> Response:
+        name = _upload_name(file)
         if not name.lower().endswith(_LAB_SUFFIXES):
             raise InputError(t("upload.bad_name", name=name))
         data = _read_upload(file, MAX_LAB_UPLOAD_BYTES, t)
@@ -780,14 +774,13 @@ def add_labs(
             return _case_page(
                 request, svc, user, case_id, messages=[t("labs.none")], lab_set_aside=aside
             )
-        ids = svc.store.add_observations(case_id, new, provenance="labs", user=user.name)
-    except InputError as exc:
-        error = _problem(exc, t("labs.failed"))
-        return _case_page(request, svc, user, case_id, errors=[error], status_code=400)
-    if aside:
-        message = t("labs.proposed", n=len(set(ids)))
-        return _case_page(request, svc, user, case_id, messages=[message], lab_set_aside=aside)
-    return _redirect(f"{case_href(case_id)}?done=labs&n={len(set(ids))}#review")
+        n = _add(svc, user, case_id, new, "labs")
+        if aside:
+            message = t("labs.proposed", n=n)
+            return _case_page(request, svc, user, case_id, messages=[message], lab_set_aside=aside)
+        return _redirect(f"{case_href(case_id)}?done=labs&n={n}#review")
+
+    return _case_form(request, svc, user, case_id, t("labs.failed"), act)
 
 
 @router.post("/cases/{case_id}/observations/{observation_id}/review", response_class=HTMLResponse)
@@ -800,20 +793,18 @@ def review(
     action: Annotated[str, Form()] = "",
 ) -> Response:
     """Accept (as recorded, as excluded or as present) or reject one observation."""
-    if not _visible(svc, user, case_id):
-        return _not_found(request, user)
     t = Translator(negotiate(request))
-    try:
+
+    def act() -> Response:
         if action not in _REVIEW_ACTIONS:
             raise InputError(t("review.failed"), [repr(action[:40])])
         status, excluded = _REVIEW_ACTIONS[action]
         svc.store.review_observation(
             observation_id, status=status, excluded=excluded, user=user.name, case_id=case_id
         )
-    except InputError as exc:
-        error = _problem(exc, t("review.failed"))
-        return _case_page(request, svc, user, case_id, errors=[error], status_code=400)
-    return _redirect(f"{case_href(case_id)}?done=review#phenotype")
+        return _redirect(f"{case_href(case_id)}?done=review#phenotype")
+
+    return _case_form(request, svc, user, case_id, t("review.failed"), act)
 
 
 @router.post("/cases/{case_id}/diagnose", response_class=HTMLResponse)
@@ -825,19 +816,17 @@ def run_diagnosis(
     use_vcf: Annotated[str, Form()] = "",
 ) -> Response:
     """Rank the case's accepted phenotype (with its attached VCF when asked) and record it."""
-    if not _visible(svc, user, case_id):
-        return _not_found(request, user)
     t = Translator(negotiate(request))
-    store = svc.store
-    try:
+
+    def act() -> Response:
+        store = svc.store
         case = store.get_case(case_id, user=user.name)
         genome = store.genome_evidence(case_id, svc.kb, user=user.name) if use_vcf else None
         result = diagnose(case, kb=svc.kb, lenient=True, genome=genome)
         store.record_analysis(case_id, result, user=user.name)
-    except InputError as exc:
-        error = _problem(exc, t("run.failed"))
-        return _case_page(request, svc, user, case_id, errors=[error], status_code=400)
-    return _redirect(f"{case_href(case_id)}/results")
+        return _redirect(f"{case_href(case_id)}/results")
+
+    return _case_form(request, svc, user, case_id, t("run.failed"), act)
 
 
 # ---------------------------------------------------------------------------- results, report

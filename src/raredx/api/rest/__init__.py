@@ -8,6 +8,7 @@ reanalysis. docs/api.md describes it; the OpenAPI spec is at ``/openapi.json``.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,6 +39,7 @@ __all__ = ["include_rest"]
 _CASES = f"{common.API}/cases/"
 _UPLOAD = re.compile(rf"^{re.escape(_CASES)}[^/]+/vcf$")
 _large_bodies_allowed = False
+_log = logging.getLogger(__name__)
 
 
 class _CaseBodyLimit:
@@ -73,16 +75,26 @@ class _CaseBodyLimit:
         await self.app(scope, receive, send)
 
 
+def _start_jobs(runner: jobs.JobRunner) -> None:
+    """Mark the jobs of server processes that are gone as interrupted (a store that fails now
+    is reported by the first request that needs it, not by refusing to start)."""
+    try:
+        runner.start()
+    except StoreError:
+        _log.warning("cannot check the store for interrupted jobs", exc_info=True)
+
+
 def include_rest(app: FastAPI) -> None:
     """Register the REST API on `app`: its routers, its error replies, the body-size rules of
-    VCF uploads, and the background job runner (stopped, after its running jobs finish, when
-    the app shuts down). Calling it again on the same app does nothing."""
+    VCF uploads, and the background job runner over the app's store (started with the app:
+    jobs of server processes that are gone are marked interrupted; stopped, after its running
+    jobs finish, when the app shuts down). Calling it again on the same app does nothing."""
     global _large_bodies_allowed
     if hasattr(app.state, "rest_jobs"):
         return
     from raredx.api.app import MAX_REQUEST_BYTES, allow_large_bodies  # app.py imports us
 
-    runner = jobs.JobRunner(workers=2)
+    runner = jobs.JobRunner(app.state.services.store, workers=2)
     app.state.rest_jobs = runner
     app.add_exception_handler(common.RestError, common.rest_error_handler)
     app.add_exception_handler(StoreError, common.store_error_handler)
@@ -100,6 +112,7 @@ def include_rest(app: FastAPI) -> None:
     async def lifespan(started: Any) -> AsyncIterator[Any]:
         async with inner(started) as state:
             try:
+                await run_in_threadpool(_start_jobs, runner)
                 yield state
             finally:
                 await run_in_threadpool(runner.shutdown)

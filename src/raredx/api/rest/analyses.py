@@ -48,9 +48,9 @@ from raredx.api.rest.schemas import (
     GeneExplanation,
     JobOut,
 )
-from raredx.cli.explain import gene_explanation
 from raredx.diagnosis import diagnose, explain_diseases
 from raredx.errors import InputError
+from raredx.explanation import gene_explanation
 from raredx.genome import GenomeEvidence
 from raredx.rank.result import NOTICE
 from raredx.store.store import VcfUnavailable
@@ -154,7 +154,8 @@ async def analyse(case_id: CaseIdPath, svc: Svc, user: CaseRole, jobs: Jobs) -> 
     if done is not None:
         headers = {"Location": f"{API}/cases/{quote(case_id, safe='')}/analyses/latest"}
         return json_response(done, status_code=201, headers=headers)
-    job = jobs.submit(
+    job = await run_in_threadpool(  # a store write: not on the event loop
+        jobs.submit,
         "analysis",
         lambda step: _analyse(svc, case_id, user.name, step),
         centre=user.centre,
@@ -176,7 +177,8 @@ def get_job(
     jobs: Jobs,
 ) -> Any:
     """queued, running (with its current step), done (with its result: the analysis id) or
-    failed (with the error). Jobs are kept in memory: a restarted server forgets them."""
+    failed (with the error). Jobs are kept in the store: any server process answers, and a
+    job whose server stopped before it finished reads as failed (interrupted)."""
     job = jobs.get(job_id)
     if job is None or job.centre != user.centre:
         raise RestError(404, f"no job {job_id!r}")

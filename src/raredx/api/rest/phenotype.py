@@ -14,7 +14,7 @@ from raredx.api.rest.common import API, CaseRole, RestError, Svc, errors, unproc
 from raredx.api.rest.schemas import ExtractRequest, ExtractResponse, LabsResponse
 from raredx.errors import InputError
 from raredx.kb import KnowledgeBase
-from raredx.labs import LabPhenotype, labs_to_hpo, parse_labs
+from raredx.labs import labs_to_hpo, parse_labs
 from raredx.phenotype import extract_phenotype
 
 __all__ = ["MAX_LAB_UPLOAD_BYTES", "router"]
@@ -24,40 +24,18 @@ MAX_LAB_UPLOAD_BYTES = 5 << 20
 
 router = APIRouter(prefix=f"{API}/phenotype", tags=["Phenotype"])
 
+_MENTION_FLAGS = ("excluded", "uncertain", "family")
+
 
 def _extract(kb: KnowledgeBase, body: ExtractRequest) -> dict[str, Any]:
     try:
         found = extract_phenotype(kb, body.text, body.language, nested=body.nested)
     except InputError as exc:
         raise unprocessable(exc) from None
-    return {
-        "language": found.language,
-        "kb_version": kb.version,
-        "terms": [
-            {
-                "id": t.id,
-                "label": t.label,
-                "status": t.status,
-                "excluded": t.excluded,
-                "spans": [list(s) for s in t.spans],
-            }
-            for t in found.terms
-        ],
-        "mentions": [
-            {
-                "start": m.start,
-                "end": m.end,
-                "text": m.text,
-                "term_id": m.term_id,
-                "label": m.label,
-                "status": m.status,
-                "excluded": m.status == "excluded",
-                "uncertain": m.status == "uncertain",
-                "family": m.status == "family",
-            }
-            for m in found.mentions
-        ],
-    }
+    payload = {"kb_version": kb.version, **found.to_dict()}
+    for m in payload["mentions"]:  # the status as flags, for clients that filter on them
+        m.update({flag: m["status"] == flag for flag in _MENTION_FLAGS})
+    return payload
 
 
 @router.post(
@@ -71,58 +49,6 @@ async def extract(body: ExtractRequest, svc: Svc, user: CaseRole) -> Any:
     d'hépatomégalie"), a relative's ("his mother has ITP") or uncertain ("suspected HLH"),
     each with its character spans. Abbreviations (AIHA, HSM, ITP, HLH...) are known."""
     return await run_in_threadpool(_extract, svc.kb, body)
-
-
-def _labs_payload(kb: KnowledgeBase, found: LabPhenotype) -> dict[str, Any]:
-    return {
-        "kb_version": kb.version,
-        "observed": list(found.observed_ids),
-        "excluded": list(found.excluded_ids),
-        "terms": [
-            {
-                "where": e.where,
-                "test": e.test,
-                "loinc": e.loinc,
-                "given": e.given,
-                "value": e.value,
-                "unit": e.unit,
-                "interval": e.interval,
-                "interval_from": e.origin.value,
-                "outcome": e.outcome.value,
-                "hpo_id": e.hpo_id,
-                "hpo_label": e.hpo_label,
-                "excluded": e.excluded,
-                "date": e.date,
-                "source": e.source,
-                "note": e.note,
-                "limits": [
-                    {
-                        "kind": lim.kind,
-                        "label": lim.label,
-                        "side": lim.side,
-                        "value": lim.value,
-                        "unit": lim.unit,
-                        "abnormal_at_limit": lim.abnormal_at_limit,
-                        "rules_out": lim.rules_out,
-                        "status": lim.status,
-                        "source": lim.source,
-                    }
-                    for lim in e.limits
-                ],
-            }
-            for e in found.evidence
-        ],
-        "set_aside": [
-            {
-                "where": s.where,
-                "test": s.test,
-                "loinc": s.loinc,
-                "value": s.value,
-                "reason": s.reason,
-            }
-            for s in found.set_aside
-        ],
-    }
 
 
 def _labs(kb: KnowledgeBase, data: bytes, age: float | None, sex: str | None) -> dict[str, Any]:
@@ -139,7 +65,7 @@ def _labs(kb: KnowledgeBase, data: bytes, age: float | None, sex: str | None) ->
         found = labs_to_hpo(results, kb, age, sex)
     except InputError as exc:
         raise unprocessable(exc) from None
-    return _labs_payload(kb, found)
+    return {"kb_version": kb.version, **found.to_dict()}
 
 
 @router.post(
