@@ -51,7 +51,8 @@ RAREDX = str(Path(sys.executable).with_name("raredx"))
 
 def _term_sets(limit: int) -> list[dict[str, Any]]:
     """Request bodies: observed/excluded HPO ids of real phenopackets, keeping the ids the
-    bundled KB knows (newer ids would be 422s, which measure nothing)."""
+    bundled KB knows and dropping cases that exclude an ancestor of an observed term (both
+    are rightly 422s, which measure nothing)."""
     from raredx.kb import load_kb
 
     kb = load_kb()
@@ -67,7 +68,8 @@ def _term_sets(limit: int) -> list[dict[str, Any]]:
         known = [f for f in features if kb.lookup_term(f["type"]["id"]) is not None]
         observed = [f["type"]["id"] for f in known if not f.get("excluded")]
         excluded = [f["type"]["id"] for f in known if f.get("excluded")]
-        if observed:
+        contradictory = any(kb.is_ancestor(x, o) for x in excluded for o in observed)
+        if observed and not contradictory:
             bodies.append({"observed": observed, "excluded": excluded, "top": 10})
     return bodies
 
@@ -249,7 +251,7 @@ def main() -> None:
     for key in shown:
         table.add_column(key)
     table.add_row(*(str(row[k]) for k in shown))
-    Console().print(table)
+    Console(width=150).print(table)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     runs[row["label"]] = row

@@ -38,6 +38,23 @@ def test_same_json_as_the_cli(shared_api: Api, headers: dict[str, str]) -> None:
     assert found["diseases"][0]["evidence"] and "never replaces" in found["notice"]
 
 
+def test_explain_false_gives_the_same_ranking_without_evidence(
+    shared_api: Api, headers: dict[str, str]
+) -> None:
+    full = shared_api.client.post(URL, json={"observed": ALPS_LIKE}, headers=headers).json()
+    lean_reply = shared_api.client.post(
+        URL, json={"observed": ALPS_LIKE, "explain": False}, headers=headers
+    )
+    assert lean_reply.status_code == 200, lean_reply.text
+    lean = lean_reply.json()
+    DiagnosisOut.model_validate(lean)
+    assert all(d["evidence"] for d in full["diseases"])
+    assert all(d["evidence"] == [] for d in lean["diseases"])
+    for key in ("disease_id", "posterior", "log10_lr"):
+        assert [d[key] for d in lean["diseases"]] == [d[key] for d in full["diseases"]]
+    assert lean["genes"] == full["genes"]
+
+
 def test_names_in_english_and_french_are_accepted(shared_api: Api, headers: dict[str, str]) -> None:
     body = {"observed": ["splénomégalie", "Lymphadenopathy", "HP_0001873"]}
     reply = shared_api.client.post(URL, json=body, headers=headers)

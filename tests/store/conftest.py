@@ -159,12 +159,14 @@ def make_store(store_url: str) -> Iterator[Any]:
 
 @pytest.fixture
 def store(make_store: Any) -> Store:
-    """An open store with centre C1 (users alice, clinician, and bob, geneticist) and C2."""
+    """An open store with centre C1 (users alice, clinician, and bob, geneticist) and C2 (user
+    dora, clinician)."""
     s: Store = make_store()
     s.add_centre("C1", "Hôpital des enfants")
     s.add_centre("C2", "Other centre")
     s.add_user("alice", role="clinician", centre="C1")
     s.add_user("bob", role="geneticist", centre="C1")
+    s.add_user("dora", role="clinician", centre="C2")
     return s
 
 

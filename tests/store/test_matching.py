@@ -89,7 +89,7 @@ def test_only_visible_centres_and_other_patients(
         dataclasses.replace(alps, id="other-patient"), centre="C1", user="alice", patient="P2"
     )
     store.add_case(
-        dataclasses.replace(alps, id="elsewhere"), centre="C2", user="alice", patient="P3"
+        dataclasses.replace(alps, id="elsewhere"), centre="C2", user="dora", patient="P3"
     )
     [found] = similar_cases(store, real_kb, alps.id, user="alice")
     assert found.case_id == "other-patient"
@@ -104,7 +104,7 @@ def test_bad_input_is_refused_and_writes_nothing(
 ) -> None:
     store.add_case(alps, centre="C1", user="alice")
     store.add_case(
-        dataclasses.replace(alps, id="elsewhere"), centre="C2", user="alice", patient="P3"
+        dataclasses.replace(alps, id="elsewhere"), centre="C2", user="dora", patient="P3"
     )
     before = row_counts(store)
     with pytest.raises(InputError, match="no case 'nope' in the store"):

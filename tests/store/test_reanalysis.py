@@ -128,8 +128,8 @@ def test_which_cases_are_due(
     for case in cases.values():
         store.add_case(case, centre="C1", user="alice")
     other_centre = _copy(alps, "other-centre")
-    store.add_case(other_centre, centre="C2", user="alice", patient="P-C2")
     store.add_user("zoe", role="clinician", centre="C2")
+    store.add_case(other_centre, centre="C2", user="zoe", patient="P-C2")
 
     def record(case_id: str, diagnosis: Diagnosis) -> None:
         user = "zoe" if case_id == "other-centre" else "bob"

@@ -63,6 +63,9 @@ def test_example_case_round_trips(store: Store) -> None:
     assert summary.created == summary.updated and summary.created.tzinfo is not None
     with pytest.raises(InputError, match="may not see the cases of centre 'C2'"):
         store.list_cases("C2", user="alice")
+    other = Case(id="into-C2", subject=Subject(id="P-into-C2"))
+    with pytest.raises(InputError, match="may not add cases of centre 'C2'"):
+        store.add_case(other, centre="C2", user="alice")
     with store.engine.connect() as conn:
         observations = conn.execute(select(ObservationRow)).all()
     assert [(o.term_id, o.excluded) for o in observations] == [
@@ -107,7 +110,7 @@ def test_duplicate_case_id_is_rejected_and_nothing_is_written(store: Store) -> N
     before = table_rows(store)
     other = Case(id=case.id, subject=Subject(id="OTHER-PATIENT"))
     with pytest.raises(InputError, match="already exists"):
-        store.add_case(other, centre="C2", user="bob")
+        store.add_case(other, centre="C2", user="dora")
     assert table_rows(store) == before
 
 

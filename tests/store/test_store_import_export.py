@@ -48,6 +48,11 @@ def test_import_a_folder_and_export_it_back(store: Store, tmp_path: Path) -> Non
     assert back == cases
     with pytest.raises(InputError, match="may not see the cases of centre 'C2'"):
         store.export_phenopackets(tmp_path / "none", user="bob", centre="C2")
+    _packets(tmp_path / "more", 2, prefix="more")
+    before = row_counts(store)
+    with pytest.raises(InputError, match="may not add cases of centre 'C2'"):
+        store.import_phenopackets([tmp_path / "more"], centre="C2", user="alice")
+    assert row_counts(store) == before  # nothing written
 
 
 def test_export_makes_safe_unique_file_names(store: Store, tmp_path: Path) -> None:
@@ -60,7 +65,7 @@ def test_export_makes_safe_unique_file_names(store: Store, tmp_path: Path) -> No
 
 
 def test_import_one_phenopacket_file(store: Store) -> None:
-    assert store.import_phenopackets([EXAMPLE], centre="C2", user="bob") == (
+    assert store.import_phenopackets([EXAMPLE], centre="C2", user="dora") == (
         read_phenopacket(EXAMPLE).id,
     )
 

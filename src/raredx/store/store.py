@@ -472,6 +472,17 @@ class Store:
             problems.append(f"unknown user {name!r}")
         return row
 
+    def _centre_of_user(
+        self, s: Session, centre: str, user: str, problems: list[str], doing: str
+    ) -> tuple[m.Centre | None, m.User | None]:
+        """The rows of `centre` and `user`, with a problem when either is unknown or when the
+        user belongs to another centre (a user works on their own centre's cases only)."""
+        centre_row = self._centre(s, centre, problems)
+        user_row = self._user(s, user, problems)
+        if centre_row is not None and user_row is not None and centre_row.id != user_row.centre_id:
+            problems.append(f"user {user!r} may not {doing} of centre {centre!r}")
+        return centre_row, user_row
+
     def _known_user(self, s: Session, name: str) -> m.User:
         problems: list[str] = []
         row = self._user(s, name, problems)
@@ -589,8 +600,7 @@ class Store:
         if provenance not in m.PROVENANCES:
             problems.append(f"provenance {provenance!r} is not one of {', '.join(m.PROVENANCES)}")
         with self.transaction() as s:
-            centre_row = self._centre(s, centre, problems)
-            user_row = self._user(s, user, problems)
+            centre_row, user_row = self._centre_of_user(s, centre, user, problems, "add cases")
             if self._existing_ids(s, [case.id]):
                 problems.append(f"{case.id}: a case with this id already exists")
             if problems or centre_row is None or user_row is None:
@@ -624,14 +634,7 @@ class Store:
         if status is not None and status not in m.CASE_STATUSES:
             problems.append(f"status {status!r} is not one of {', '.join(m.CASE_STATUSES)}")
         with self.transaction() as s:
-            centre_row = self._centre(s, centre, problems)
-            user_row = self._user(s, user, problems)
-            if (
-                centre_row is not None
-                and user_row is not None
-                and centre_row.id != user_row.centre_id
-            ):
-                problems.append(f"user {user!r} may not see the cases of centre {centre!r}")
+            centre_row, user_row = self._centre_of_user(s, centre, user, problems, "see the cases")
             if problems or centre_row is None or user_row is None:
                 raise InputError("cannot list cases", problems)
             query = (
@@ -1438,8 +1441,7 @@ class Store:
             problems.extend(self._case_problems(case, case.subject.id, result.source))
             cases.append(case)
         with self.transaction() as s:
-            centre_row = self._centre(s, centre, problems)
-            user_row = self._user(s, user, problems)
+            centre_row, user_row = self._centre_of_user(s, centre, user, problems, "add cases")
             for case_id in sorted(self._existing_ids(s, [c.id for c in cases])):
                 problems.append(f"{seen[case_id]}: case {case_id!r} is already in the store")
             if problems or centre_row is None or user_row is None:
@@ -1476,13 +1478,10 @@ class Store:
         written: list[Path] = []
         with self.transaction() as s:
             problems: list[str] = []
-            user_row = self._user(s, user, problems)
             if centre is not None:
-                centre_row = self._centre(s, centre, problems)
-                if user_row is not None and centre_row is not None:
-                    other = centre_row.id != user_row.centre_id
-                    if other:
-                        problems.append(f"user {user!r} may not see the cases of centre {centre!r}")
+                _, user_row = self._centre_of_user(s, centre, user, problems, "see the cases")
+            else:
+                user_row = self._user(s, user, problems)
             query = select(m.Case).join(m.Patient).order_by(m.Case.id)
             if user_row is not None:
                 query = query.where(m.Patient.centre_id == user_row.centre_id)

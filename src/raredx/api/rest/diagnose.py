@@ -2,9 +2,11 @@
 
 The path is kept lean for load (many concurrent clients): no store access beyond
 authentication, no audit entry (the request holds no stored patient data), the ranking runs
-in the thread pool and the result is serialised once with orjson, not re-validated. The
-ranking is a pure function of the request and the KB, so the latest `CACHE_SIZE` answers are
-kept (serialised) and a repeated request is answered from memory.
+in the thread pool and the result is serialised once with orjson, not re-validated. Rankings
+run one at a time per process: they hold the GIL, so running many at once only makes each
+slower (every answer late) instead of answering in turn. The ranking is a pure function of
+the request and the KB, so the latest `CACHE_SIZE` answers are kept (serialised) and a
+repeated request is answered from memory.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ router = APIRouter(prefix=API, tags=["Diagnosis"])
 
 _cache: OrderedDict[tuple[int, str, str], bytes] = OrderedDict()
 _cache_lock = threading.Lock()
+_ranking = threading.Lock()
 
 
 @router.post(
@@ -50,19 +53,21 @@ def diagnose_phenotype(body: DiagnoseRequest, svc: Svc, user: CaseRole) -> Respo
     if found is not None:
         return Response(found, media_type="application/json")
     try:
-        result = diagnose(
-            body.observed,
-            excluded=body.excluded,
-            age=body.age_years,
-            sex=body.sex,
-            kb=svc.kb,
-            top=body.top,
-            top_genes=body.top,
-            case_id="query",
-        )
+        with _ranking:
+            result = diagnose(
+                body.observed,
+                excluded=body.excluded,
+                age=body.age_years,
+                sex=body.sex,
+                kb=svc.kb,
+                top=body.top,
+                top_genes=body.top,
+                explain=body.explain,
+                case_id="query",
+            )
+            data = json_bytes(result.to_dict())
     except InputError as exc:
         raise unprocessable(exc) from None
-    data = json_bytes(result.to_dict())
     with _cache_lock:
         _cache[key] = data
         while len(_cache) > CACHE_SIZE:
