@@ -376,19 +376,7 @@ def finish_job(store: Store, job_id: str, result: Mapping[str, Any]) -> JobRecor
     its real outcome. A result that is not JSON (NaN, objects) is an `InputError`, and the
     job is left as it was.
     """
-    payload = _json_object(result)
-    with store.transaction() as s:
-        row = _locked(s, job_id)
-        if row is None:
-            return None
-        row.state = "done"
-        row.finished_at = m.utc_now()
-        row.step = None
-        row.error = None
-        row.problems = []
-        row.result = payload
-        row.active_key = None
-        return _record(row)
+    return _end(store, job_id, "done", None, [], _json_object(result))
 
 
 def fail_job(
@@ -396,15 +384,31 @@ def fail_job(
 ) -> JobRecord | None:
     """Mark the job failed with `error` and `problems` (trimmed: 4000 characters, 100
     problems of 1000); None when there is no such job."""
+    trimmed = [str(p)[:_MAX_PROBLEM] for p in list(problems)[:_MAX_PROBLEMS]]
+    return _end(store, job_id, "failed", error[:_MAX_ERROR], trimmed, None)
+
+
+def _end(
+    store: Store,
+    job_id: str,
+    state: JobState,
+    error: str | None,
+    problems: list[str],
+    result: dict[str, Any] | None,
+) -> JobRecord | None:
+    """Record a job's end (`state` done or failed; a failed job keeps the step it failed
+    at); None when there is no such job."""
     with store.transaction() as s:
         row = _locked(s, job_id)
         if row is None:
             return None
-        row.state = "failed"
+        row.state = state
         row.finished_at = m.utc_now()
-        row.error = error[:_MAX_ERROR]
-        row.problems = [str(p)[:_MAX_PROBLEM] for p in list(problems)[:_MAX_PROBLEMS]]
-        row.result = None
+        if state == "done":
+            row.step = None
+        row.error = error
+        row.problems = problems
+        row.result = result
         row.active_key = None
         return _record(row)
 
