@@ -117,6 +117,22 @@ def test_a_token_revoked_elsewhere_stops_working_within_the_cache_time(app: Fast
         assert cache.get(token) is None
 
 
+def test_a_token_label_with_control_characters_is_refused(app: FastAPI) -> None:
+    # PostgreSQL refuses NUL in text outright: a clear 400 on both stores, nothing written.
+    with TestClient(app) as browser:
+        csrf = login(browser, "alice")
+        for label in ("\x00", "a\x00b", "tab\there", "bell\x07"):
+            reply = browser.post(
+                "/api/v1/tokens", json={"label": label}, headers={"X-CSRF-Token": csrf}
+            )
+            assert reply.status_code == 400, (label, reply.text)
+            assert "printable" in reply.text
+    assert accounts.api_tokens(app.state.services.store, "alice") == ()
+    with TestClient(app) as anyone:
+        reply = anyone.post("/auth/login", json={"username": "a\x00", "password": "x\x00"})
+        assert reply.status_code in (400, 401, 422), reply.text
+
+
 def test_another_users_token_cannot_be_revoked(app: FastAPI) -> None:
     store = app.state.services.store
     token_id, _ = accounts.add_api_token(store, "alice", "a", by="alice")

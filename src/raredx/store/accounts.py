@@ -115,6 +115,8 @@ def add_api_token(store: Store, name: str, label: str, *, by: str) -> tuple[int,
     label = label.strip()
     if not 1 <= len(label) <= 128:
         raise InputError("the token was not created", ["label: 1 to 128 characters"])
+    if not label.isprintable():  # NUL and other controls: PostgreSQL refuses NUL outright
+        raise InputError("the token was not created", ["label: printable characters only"])
     token = "rdx_" + secrets.token_urlsafe(32)
     with store.transaction() as s:
         actor = s.scalar(select(m.User).where(m.User.name == by))
