@@ -1,7 +1,9 @@
-"""Atomic writes: readers see the old file (or folder) or the new one, never half of either."""
+"""Atomic writes (readers see the old file or folder or the new one, never half of either),
+exclusive folder locks and bounded reads."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -10,7 +12,9 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal, overload
 
-__all__ = ["atomic_directory", "atomic_file", "read_bounded"]
+from raredx.errors import InputError
+
+__all__ = ["atomic_directory", "atomic_file", "exclusive_lock", "read_bounded"]
 
 
 @overload
@@ -69,6 +73,22 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+@contextmanager
+def exclusive_lock(path: Path, busy: str) -> Iterator[None]:
+    """Hold an exclusive advisory lock on the file `path` (created if missing) for the block;
+    raises InputError(`busy`) at once when another process holds it. The kernel drops the
+    lock when its holder dies, so a killed process never leaves a stale lock behind."""
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise InputError(busy) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def read_bounded(path: str | Path, limit: int, what: str) -> bytes:

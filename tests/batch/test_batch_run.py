@@ -19,6 +19,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from raredx._files import exclusive_lock
 from raredx.batch import (
     BatchSettings,
     Cluster,
@@ -28,6 +29,7 @@ from raredx.batch import (
     run_batch,
     store_items,
 )
+from raredx.batch.worker import STATE_FOLDER
 from raredx.case import read_phenopacket
 from raredx.diagnosis import diagnose
 from raredx.kb import KnowledgeBase
@@ -237,6 +239,14 @@ def test_bad_output_folder_and_dead_scheduler(
 
     result = runner.invoke(cli_app(), ["batch", "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "nothing to run" in _flat(result.stderr)
+
+    busy = tmp_path / "busy"
+    (busy / STATE_FOLDER).mkdir(parents=True)
+    with exclusive_lock(busy / STATE_FOLDER / "lock", "held by this test"):
+        result = runner.invoke(cli_app(), ["batch", str(folder), "--out", str(busy)])
+    assert result.exit_code == 2, result.output
+    assert "another raredx batch is writing to this folder" in _flat(result.stderr)
+    assert not list(busy.glob("*.tsv"))
 
 
 def test_stored_cases_are_read_by_the_workers(

@@ -10,13 +10,12 @@ same settings (KB, options, stores) and an unchanged VCF, and whose files are al
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import orjson
 
 import raredx
-from raredx._files import atomic_file
+from raredx._files import atomic_file, exclusive_lock
 from raredx.batch.cluster import Cluster, ClusterError, open_cluster
 from raredx.batch.plan import BatchItem, chunks
 from raredx.batch.worker import (
@@ -211,19 +210,9 @@ def _prepare(out: Path) -> Path:
     return out
 
 
-@contextmanager
-def _locked(out: Path) -> Iterator[None]:
-    with (out / STATE_FOLDER / "lock").open("a") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise InputError(
-                f"--out {out}: another raredx batch is writing to this folder"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+def _locked(out: Path) -> AbstractContextManager[None]:
+    busy = f"--out {out}: another raredx batch is writing to this folder"
+    return exclusive_lock(out / STATE_FOLDER / "lock", busy)
 
 
 def _clean_temporaries(out: Path) -> None:

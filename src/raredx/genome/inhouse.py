@@ -39,7 +39,6 @@ Counting rules (docs/batch.md):
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import math
@@ -47,8 +46,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,7 +58,7 @@ import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-from raredx._files import atomic_file
+from raredx._files import atomic_file, exclusive_lock
 from raredx.case import Case
 from raredx.errors import InputError
 from raredx.genome._store import KeyedStore, StoreBuilder, allele_key
@@ -438,21 +437,11 @@ class InhouseStore:
         except (TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"{path}: damaged member list ({exc})") from None
 
-    @contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> AbstractContextManager[None]:
         """Exclusive use of the folder for writing (one builder at a time); InputError when
         another process holds it."""
-        with (self.root / _LOCK).open("a") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                raise InputError(
-                    f"{self.root}: another raredx process is updating this in-house folder"
-                ) from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        busy = f"{self.root}: another raredx process is updating this in-house folder"
+        return exclusive_lock(self.root / _LOCK, busy)
 
     # -- what it holds -----------------------------------------------------------------------
     @property
