@@ -45,6 +45,14 @@ from raredx.batch import (
     store_items,
 )
 from raredx.batch.worker import store_url_for_workers
+from raredx.cli._options import (
+    CLINVAR_OPTION,
+    FORMAT_OPTION,
+    FREQUENCY_OPTION,
+    KB_OPTION,
+    LENIENT_OPTION,
+    NO_VCF_OPTION,
+)
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, out_console, print_json
 from raredx.errors import InputError
 from raredx.kb import load_kb
@@ -216,27 +224,11 @@ def batch(
     timeout: float = _TIMEOUT,
     from_store: str | None = _STORE,
     user: str = _USER,
-    kb_version: str | None = typer.Option(
-        None, "--kb", help="Knowledge-base version (default: the active one; see `kb list`)."
-    ),
-    lenient: bool = typer.Option(
-        False,
-        "--lenient",
-        help="Skip term ids this KB does not know and excluded terms an observed term implies, "
-        "with a warning, instead of failing the case.",
-    ),
-    no_vcf: bool = typer.Option(
-        False, "--no-vcf", help="Phenotype only, even for phenopackets that name a VCF."
-    ),
-    clinvar: Path | None = typer.Option(
-        None, "--clinvar", help="A ClinVar store compiled by `raredx genome compile-clinvar`."
-    ),
-    frequency: Path | None = typer.Option(
-        None,
-        "--frequency",
-        help="A frequency store (`raredx genome compile-frequency`, or an in-house folder "
-        "used as is).",
-    ),
+    kb_version: str | None = KB_OPTION,
+    lenient: bool = LENIENT_OPTION,
+    no_vcf: bool = NO_VCF_OPTION,
+    clinvar: Path | None = CLINVAR_OPTION,
+    frequency: Path | None = FREQUENCY_OPTION,
     inhouse: Path | None = typer.Option(
         None,
         "--inhouse",
@@ -400,7 +392,7 @@ def compile_inhouse(
     timeout: float = _TIMEOUT,
     from_store: str | None = _STORE,
     user: str = _USER,
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
+    fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Aggregate the genotypes of a cohort's VCFs into in-house allele frequencies.
 

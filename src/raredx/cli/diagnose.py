@@ -21,6 +21,13 @@ from rich.table import Table
 from rich.text import Text
 
 from raredx.case import Case, read_cases
+from raredx.cli._options import (
+    CLINVAR_OPTION,
+    FREQUENCY_OPTION,
+    KB_OPTION,
+    LENIENT_OPTION,
+    NO_VCF_OPTION,
+)
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, out_console, print_json
 from raredx.cli.labs import derive_lab_terms, short_source
 from raredx.diagnosis import DO_NOT_MISS_THRESHOLD
@@ -331,15 +338,8 @@ def diagnose(
         "into this folder; stdout then gets one summary row per case.",
         file_okay=False,
     ),
-    kb_version: str | None = typer.Option(
-        None, "--kb", help="Knowledge-base version to use (default: the active one; see `kb list`)."
-    ),
-    lenient: bool = typer.Option(
-        False,
-        "--lenient",
-        help="For phenopackets: skip term ids this KB does not know (e.g. from a newer HPO) and "
-        "excluded terms an observed term implies, with a warning, instead of failing the case.",
-    ),
+    kb_version: str | None = KB_OPTION,
+    lenient: bool = LENIENT_OPTION,
     vcf: Path | None = typer.Option(
         None,
         "--vcf",
@@ -356,15 +356,9 @@ def diagnose(
     assembly: str | None = typer.Option(
         None, "--assembly", help="GRCh37 or GRCh38 (default: read from the VCF header)."
     ),
-    clinvar: Path | None = typer.Option(
-        None, "--clinvar", help="A ClinVar store compiled by `raredx genome compile-clinvar`."
-    ),
-    frequency: Path | None = typer.Option(
-        None, "--frequency", help="A frequency store compiled by `raredx genome compile-frequency`."
-    ),
-    no_vcf: bool = typer.Option(
-        False, "--no-vcf", help="Phenotype only, even when a phenopacket names a VCF."
-    ),
+    clinvar: Path | None = CLINVAR_OPTION,
+    frequency: Path | None = FREQUENCY_OPTION,
+    no_vcf: bool = NO_VCF_OPTION,
 ) -> None:
     """Rank rare diseases and genes from the phenotype, notes, labs and VCF (decision support).
 

@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 
 from raredx.case import Case, read_cases
+from raredx.cli._options import CLINVAR_OPTION, FORMAT_OPTION, FREQUENCY_OPTION, KB_OPTION
 from raredx.cli._output import OutputFormat, exit_on_error, out_console, print_json, print_rows
 from raredx.cli.diagnose import GenomeInput
 from raredx.cli.genome import show_genes
@@ -40,10 +41,10 @@ def explain(
     vcf: Path | None = typer.Option(None, "--vcf", help="The patient's VCF/BCF.", dir_okay=False),
     ped: Path | None = typer.Option(None, "--ped", help="PED file (with --vcf).", dir_okay=False),
     assembly: str | None = typer.Option(None, "--assembly", help="GRCh37 or GRCh38."),
-    clinvar: Path | None = typer.Option(None, "--clinvar", help="A compiled ClinVar store."),
-    frequency: Path | None = typer.Option(None, "--frequency", help="A compiled frequency store."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
-    kb_version: str | None = typer.Option(None, "--kb", help="Knowledge-base version to use."),
+    clinvar: Path | None = CLINVAR_OPTION,
+    frequency: Path | None = FREQUENCY_OPTION,
+    fmt: OutputFormat = FORMAT_OPTION,
+    kb_version: str | None = KB_OPTION,
 ) -> None:
     """Why a gene ranks where it does: phenotype and genotype evidence, variant by variant.
 

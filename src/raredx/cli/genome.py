@@ -10,8 +10,8 @@ import typer
 
 from raredx.case import read_phenopacket
 from raredx.case.model import Sex
+from raredx.cli._options import CLINVAR_OPTION, FORMAT_OPTION, FREQUENCY_OPTION, KB_OPTION
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, print_json, print_rows
-from raredx.cli.kb import KB_OPTION
 from raredx.errors import InputError
 from raredx.explanation import gene_in_vcf
 from raredx.genome import (
@@ -52,7 +52,6 @@ _COUNT_ORDER = (
     "qualifying",
 )
 
-FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", "-f", help="Output format.")
 PED_OPTION = typer.Option(None, "--ped", help="PED file naming the proband, parents, relatives.")
 PROBAND_OPTION = typer.Option(None, "--proband", help="The proband's id (PED with several).")
 ASSEMBLY_OPTION = typer.Option(
@@ -170,8 +169,8 @@ def genes(
     gene: list[str] = typer.Option(
         [], "--gene", "-g", help="Show this gene's variants and fits in detail (repeatable)."
     ),
-    clinvar: Path | None = typer.Option(None, "--clinvar", help="A compiled ClinVar store."),
-    frequency: Path | None = typer.Option(None, "--frequency", help="A compiled frequency store."),
+    clinvar: Path | None = CLINVAR_OPTION,
+    frequency: Path | None = FREQUENCY_OPTION,
     all_genes: bool = typer.Option(
         False, "--all", help="List every gene with a qualifying variant, not only those that fit."
     ),

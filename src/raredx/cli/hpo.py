@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from raredx.cli._options import FORMAT_OPTION, KB_OPTION
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, print_json, print_rows
 from raredx.kb import KnowledgeBase, load_kb
 from raredx.phenotype import MAX_LIMIT, parse_terms, split_term_text, term_search
@@ -18,10 +19,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_KB_OPTION = typer.Option(
-    None, "--kb", help="Knowledge-base version to use (default: the active one; see `kb list`)."
-)
-_FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", "-f", help="Output format.")
 _QUERY_ARGUMENT = typer.Argument(
     ..., help="Words of a term name (any order, typos tolerated), or an id or id prefix."
 )
@@ -55,8 +52,8 @@ def search(
     text: list[str] = _QUERY_ARGUMENT,
     limit: int = _LIMIT_OPTION,
     lang: SearchLang = _LANG_OPTION,
-    fmt: OutputFormat = _FORMAT_OPTION,
-    kb_version: str | None = _KB_OPTION,
+    fmt: OutputFormat = FORMAT_OPTION,
+    kb_version: str | None = KB_OPTION,
 ) -> None:
     """Search HPO terms: exact names first, then name prefixes, words, and near misses."""
     query = " ".join(text)
@@ -112,8 +109,8 @@ def _details(kb: KnowledgeBase, index: int, given: str, via: str) -> dict[str, A
 @app.command("show")
 def show(
     terms: list[str] = _TERMS_ARGUMENT,
-    fmt: OutputFormat = _FORMAT_OPTION,
-    kb_version: str | None = _KB_OPTION,
+    fmt: OutputFormat = FORMAT_OPTION,
+    kb_version: str | None = KB_OPTION,
 ) -> None:
     """Show terms: labels (EN/FR), synonyms, parents, information content and definition."""
     with exit_on_error():

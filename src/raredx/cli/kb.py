@@ -7,17 +7,13 @@ from typing import Any
 
 import typer
 
+from raredx.cli._options import FORMAT_OPTION, KB_OPTION
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, print_json, print_rows
 from raredx.kb import activate_kb, build_kb, find_release_files, installed_kbs, load_kb
 
 __all__ = ["KB_OPTION", "app"]
 
 app = typer.Typer(help="Inspect, build and select knowledge-base releases.", no_args_is_help=True)
-
-KB_OPTION = typer.Option(
-    None, "--kb", help="Knowledge-base version to use (default: the active one; see `kb list`)."
-)
-FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", "-f", help="Output format.")
 
 
 @app.command("info")

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from raredx.cli._options import FORMAT_OPTION, KB_OPTION
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, print_rows
 from raredx.diagnosis import parse_age
 from raredx.kb import KnowledgeBase, load_kb
@@ -49,10 +50,6 @@ _AGE_OPTION = typer.Option(
     None, "--age", help="Age at sampling: years, 4y, 18m, 3y6m, 10d or P4Y (for shipped intervals)."
 )
 _SEX_OPTION = typer.Option(None, "--sex", help="M or F (for sex-specific shipped intervals).")
-_FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", "-f", help="Output format.")
-_KB_OPTION = typer.Option(
-    None, "--kb", help="Knowledge-base version to use (default: the active one; see `kb list`)."
-)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
@@ -100,8 +97,8 @@ def labs(
     file: Path = _FILE_ARGUMENT,
     age: str | None = _AGE_OPTION,
     sex: str | None = _SEX_OPTION,
-    fmt: OutputFormat = _FORMAT_OPTION,
-    kb_version: str | None = _KB_OPTION,
+    fmt: OutputFormat = FORMAT_OPTION,
+    kb_version: str | None = KB_OPTION,
 ) -> None:
     """Derive HPO terms from lab results, with the value and interval behind each.
 

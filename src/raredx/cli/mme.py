@@ -11,9 +11,9 @@ from typing import Any
 
 import typer
 
+from raredx.cli._options import FORMAT_OPTION, KB_OPTION
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, print_json, print_rows
-from raredx.cli.kb import KB_OPTION
-from raredx.cli.store import FORMAT_OPTION, USER_OPTION
+from raredx.cli.store import USER_OPTION
 from raredx.errors import InputError
 from raredx.kb import load_kb
 from raredx.mme.client import query_peers

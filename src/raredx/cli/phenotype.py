@@ -7,6 +7,7 @@ from enum import StrEnum
 
 import typer
 
+from raredx.cli._options import FORMAT_OPTION, KB_OPTION
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, print_json, print_rows
 from raredx.cli.labs import labs
 from raredx.errors import InputError
@@ -36,15 +37,11 @@ _FILE_ARGUMENT = typer.Argument(
 _LANG_OPTION = typer.Option(
     ExtractLang.auto, "--lang", help="Language of the text (auto: detected from its words)."
 )
-_FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", "-f", help="Output format.")
 _NESTED_OPTION = typer.Option(
     False,
     "--nested",
     help='Also report a general term named inside a longer mention ("colitis" in '
     '"ulcerative colitis"), as annotated corpora do.',
-)
-_KB_OPTION = typer.Option(
-    None, "--kb", help="Knowledge-base version to use (default: the active one; see `kb list`)."
 )
 
 
@@ -64,9 +61,9 @@ def _read(file: str) -> str:
 def extract(
     file: str = _FILE_ARGUMENT,
     lang: ExtractLang = _LANG_OPTION,
-    fmt: OutputFormat = _FORMAT_OPTION,
+    fmt: OutputFormat = FORMAT_OPTION,
     nested: bool = _NESTED_OPTION,
-    kb_version: str | None = _KB_OPTION,
+    kb_version: str | None = KB_OPTION,
 ) -> None:
     """Find the HPO terms a note mentions, with their status and character spans.
 

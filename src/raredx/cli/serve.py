@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
+from raredx.cli._options import KB_OPTION
 from raredx.cli._output import err_console, exit_on_error
-from raredx.cli.kb import KB_OPTION
 from raredx.cli.mme import CONFIG_OPTION
 
 __all__ = ["serve"]
@@ -18,7 +18,12 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
     workers: int = typer.Option(
-        1, "--workers", min=1, max=64, help="Worker processes (each loads the KB once)."
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        help="Worker processes (each loads the KB once; on Linux each has its own socket, "
+        "so the kernel spreads clients evenly over them).",
     ),
     config: Path | None = CONFIG_OPTION,
     kb_version: str | None = KB_OPTION,
@@ -33,18 +38,26 @@ def serve(
 
     from raredx.api.app import APP_KB_ENV, APP_MME_ENV, create_app
     from raredx.api.auth import FIRST_ADMIN, first_start
+    from raredx.api.server import (
+        APP_FACTORY,
+        REUSEPORT_BALANCES,
+        listening_sockets,
+        serve_workers,
+    )
 
     with exit_on_error():
+        # Before the KB loads: a taken port is a prompt error.
+        sockets = (
+            listening_sockets(host, port, workers) if workers > 1 and REUSEPORT_BALANCES else []
+        )
         application = create_app(kb_version=kb_version, mme_config=config)
         password = first_start(application.state.services)
     if password is not None:
-        err_console.print(
+        _log(
             f"first start: created user {FIRST_ADMIN!r} with password {password!r} "
-            "(shown once; change it with `raredx users passwd admin`)",
-            highlight=False,
-            markup=False,
+            "(shown once; change it with `raredx users passwd admin`)"
         )
-    err_console.print(f"raredx serving on http://{host}:{port}", highlight=False, markup=False)
+    _log(f"raredx serving on http://{host}:{port}")
     if workers == 1:
         uvicorn.run(application, host=host, port=port, log_level="warning")
         return
@@ -54,11 +67,13 @@ def serve(
         os.environ[APP_KB_ENV] = kb_version
     if config is not None:
         os.environ[APP_MME_ENV] = str(config)
-    uvicorn.run(
-        "raredx.api.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
+    if not sockets:
+        uvicorn.run(
+            APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="warning"
+        )
+        return
+    raise typer.Exit(serve_workers(sockets, log=_log))
+
+
+def _log(message: str) -> None:
+    err_console.print(message, highlight=False, markup=False)

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 import typer
 
+from raredx.cli._options import FORMAT_OPTION, KB_OPTION
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, print_rows
-from raredx.cli.kb import KB_OPTION
 from raredx.diagnosis import diagnose, parse_age
 from raredx.errors import InputError
 from raredx.kb import KnowledgeBase, load_kb
@@ -50,7 +50,6 @@ __all__ = [
     "share",
 ]
 
-FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", "-f", help="Output format.")
 USER_OPTION = typer.Option(
     "admin",
     "--user",

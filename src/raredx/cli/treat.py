@@ -6,14 +6,13 @@ from typing import Any
 
 import typer
 
+from raredx.cli._options import FORMAT_OPTION, KB_OPTION
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, out_console, print_rows
-from raredx.cli.kb import KB_OPTION
 from raredx.kb import load_kb
 from raredx.treat import DECISION_SUPPORT_NOTICE, Treatment, treatment_index
 
 __all__ = ["treatments"]
 
-FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", "-f", help="Output format.")
 COLUMNS = (
     "evidence_level",
     "therapy",

@@ -11,6 +11,7 @@ import sys
 import typer
 
 from raredx.api.security import check_password_strength, hash_password
+from raredx.cli._options import FORMAT_OPTION
 from raredx.cli._output import OutputFormat, err_console, exit_on_error, print_rows
 from raredx.errors import InputError
 from raredx.store import Store, accounts
@@ -20,7 +21,6 @@ __all__ = ["app"]
 
 app = typer.Typer(help="Accounts of the web app and REST API.", no_args_is_help=True)
 
-FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", "-f", help="Output format.")
 STDIN_OPTION = typer.Option(
     False, "--password-stdin", help="Read the password from the first line of standard input."
 )
