@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import itertools
 import struct
+import subprocess
+import sys
 import time
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -21,13 +25,14 @@ from raredx.api.auth import create_user
 from raredx.api.rest import include_rest
 from raredx.kb import KnowledgeBase
 from raredx.store import accounts
-from tests.store.conftest import EXAMPLE, make_store, postgres_server, store_url
+from tests.store.conftest import EXAMPLE, _free_port, make_store, postgres_server, store_url
 
 __all__ = ["make_store", "postgres_server", "store_url"]
 
 DATA = Path(__file__).resolve().parents[1] / "store" / "data"
 ALPS_VCF = DATA / "alps-fas.vcf"  # hand-written: a FAS stop-gain in sample S1, GRCh37
 PASSWORD = "correct-horse-battery-staple"
+RAREDX = str(Path(sys.executable).with_name("raredx"))
 
 ALPS_LIKE = ["HP:0002716", "HP:0001744", "HP:0001890", "HP:0001873", "HP:0002851"]
 """Lymphadenopathy, splenomegaly, AIHA, thrombocytopenia, double-negative T cells."""
@@ -140,3 +145,39 @@ def bgzip(data: bytes, block: int = 4096) -> bytes:
         out += struct.pack("<H", len(body) + 25) + body
         out += struct.pack("<II", zlib.crc32(chunk), len(chunk))
     return bytes(out + _BGZF_EOF)
+
+
+@dataclass(frozen=True)
+class Served:
+    """A running ``raredx serve``: its base URL, port and process."""
+
+    url: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+
+@contextmanager
+def serve(env: dict[str, str], workers: int, log: Path) -> Iterator[Served]:
+    """A real ``raredx serve --workers N`` on a free loopback port, once it answers."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [RAREDX, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [*command, "--workers", str(workers)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, f"raredx serve exited: {log.read_text()}"
+            try:
+                if httpx.get(f"{url}/api/v1/kb", timeout=2.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f"raredx serve did not start: {log.read_text()}"
+            time.sleep(0.2)
+        yield Served(url, port, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +15,9 @@ import httpx2 as httpx
 
 from raredx.kb import KnowledgeBase
 from raredx.store import Store, accounts
-from tests.api.conftest import ALPS_VCF, PASSWORD
-from tests.store.conftest import EXAMPLE, _free_port
+from tests.api.conftest import ALPS_VCF, PASSWORD, RAREDX, serve
+from tests.store.conftest import EXAMPLE
 
-RAREDX = str(Path(sys.executable).with_name("raredx"))
 _ORDER = {"queued": 0, "running": 1, "done": 2, "failed": 2}
 
 
@@ -31,33 +27,6 @@ def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
-
-
-@contextmanager
-def _serve(env: dict[str, str], workers: int, log: Path) -> Iterator[str]:
-    """A running ``raredx serve`` on a free loopback port; its base URL."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [RAREDX, "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [*command, "--workers", str(workers)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, f"raredx serve exited: {log.read_text()}"
-            try:
-                if httpx.get(f"{url}/api/v1/kb", timeout=2.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"raredx serve did not start: {log.read_text()}"
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
 
 
 def _poll(url: str, job_id: str, headers: dict[str, str], log: Path) -> list[dict[str, Any]]:
@@ -92,7 +61,8 @@ def test_every_worker_answers_for_every_job_and_a_restart_keeps_them(
         }
     log = tmp_path / "serve.log"
 
-    with _serve(env, 2, log) as url:
+    with serve(env, 2, log) as served:
+        url = served.url
         reply = httpx.post(
             f"{url}/api/v1/cases/import",
             content=EXAMPLE.read_bytes(),
@@ -139,7 +109,8 @@ def test_every_worker_answers_for_every_job_and_a_restart_keeps_them(
         reanalysis = _poll(url, reply.json()["job_id"], gina, log)[-1]
         assert reanalysis["state"] == "done" and reanalysis["result"]["reanalysed"] == []
 
-    with _serve(env, 1, log) as url:  # a restart keeps the jobs' history
+    with serve(env, 1, log) as served:  # a restart keeps the jobs' history
+        url = served.url
         for job_id_, expected in ((job_id, final), (reanalysis["job_id"], reanalysis)):
             reply = httpx.get(f"{url}/api/v1/jobs/{job_id_}", headers=gina, timeout=10.0)
             assert reply.status_code == 200 and reply.json() == expected

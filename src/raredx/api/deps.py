@@ -102,8 +102,9 @@ class Forbidden(Exception):
     """Authenticated, but not allowed (role, or a missing/wrong CSRF token): 403."""
 
 
-def services(request: Request) -> Services:
-    """The app's shared services (FastAPI dependency)."""
+async def services(request: Request) -> Services:
+    """The app's shared services (FastAPI dependency; async, so that it runs on the event
+    loop: FastAPI sends a plain function to the thread pool, a round trip per request)."""
     found: Services = request.app.state.services
     return found
 
