@@ -239,12 +239,12 @@ class _Resolver:
                     "replacement; choose a current term"
                 )
             return f"{_show(item)}: {curie} is not a term of HPO {kb.hpo_release}"
-        target = _name_of(kb, found.index)
         if found.kind is TermLookupKind.ALT_ID:
+            target = _name_of(kb, found.index)
             warnings.append(f"{curie} is an alternative id of {target}; using {found.term_id}")
             via: Via = "alt_id"
         elif found.kind is TermLookupKind.OBSOLETE:
-            warnings.append(f"{curie} is obsolete; replaced by {target}")
+            warnings.append(f"{curie} is obsolete; replaced by {_name_of(kb, found.index)}")
             via = "obsolete"
         else:
             via = "id"
@@ -391,8 +391,8 @@ def _contradictions(
     rule: a patient with a term has all its ancestors)."""
     excluded_by_index = {t.index: t for t in excluded}
     for obs in observed:
-        for a in kb.ancestors(obs.index):
-            exc = excluded_by_index.get(int(a))
+        for a in kb.ancestors(obs.index).tolist():
+            exc = excluded_by_index.get(a)
             if exc is None:
                 continue
             if exc.index == obs.index:

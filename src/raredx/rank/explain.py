@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from typing import cast
 
 import numpy as np
+import scipy.sparse as sp
 
-from raredx.rank.model import CaseScores, PhenotypeModel
+from raredx.rank.model import CaseScores, PhenotypeModel, concat_ranges
 from raredx.rank.parameters import RankParameters
 from raredx.rank.result import (
     CandidateDisease,
@@ -67,22 +68,44 @@ def _round3(values: np.ndarray) -> list[float]:
     """
     scaled = values * 1000.0
     k = np.rint(scaled)
-    with np.errstate(invalid="ignore"):  # inf - inf: NaN, which is never sure
+    magnitude = np.abs(scaled)
+    if math.isfinite(magnitude.max(initial=0.0)):  # no inf - inf (errstate costs a few us)
         margin = np.abs(np.abs(scaled - k) - 0.5)  # from the nearest half-integer
-        sure = margin > 1e-9 * np.maximum(1.0, np.abs(scaled))
+        sure = margin > 1e-9 * np.maximum(1.0, magnitude)
+    else:
+        with np.errstate(invalid="ignore"):  # inf - inf: NaN, which is never sure
+            margin = np.abs(np.abs(scaled - k) - 0.5)
+            sure = margin > 1e-9 * np.maximum(1.0, magnitude)
     out: list[float] = (k / 1000.0).tolist()
-    for i in np.flatnonzero(~sure).tolist():
-        out[i] = round(float(values[i]), 3)
+    if not sure.all():
+        for i in np.flatnonzero(~sure).tolist():
+            out[i] = round(float(values[i]), 3)
     return out
 
 
 _NONE = np.iinfo(np.int64).max  # "no column yet" while taking the smallest column
 
 
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The ranges starts[i] .. starts[i] + counts[i] - 1, concatenated."""
-    offsets = np.cumsum(counts) - counts
-    return np.repeat(starts - offsets, counts) + np.arange(int(counts.sum()))
+def _run_heads(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first position, length) of each run of equal values in `ordered` (sorted)."""
+    n = len(ordered)
+    head = np.ones(n, dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=head[1:])
+    starts = np.flatnonzero(head)
+    counts = np.empty_like(starts)
+    np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+    counts[-1:] = n - starts[-1:]
+    return starts, counts
+
+
+def _ancestors(model: PhenotypeModel, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the ancestors of each of `terms`, itself included, concatenated in term order; the
+    position in `terms` each came from)."""
+    kb = model.kb
+    starts = kb.ancestor_indptr[terms]
+    counts = kb.ancestor_indptr[terms + 1] - starts
+    up = kb.ancestor_indices[concat_ranges(starts, counts)]
+    return up, np.repeat(np.arange(len(terms)), counts)
 
 
 def _find(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -123,28 +146,36 @@ class _Patient:
 
     def __init__(self, model: PhenotypeModel, terms: Sequence[int]) -> None:
         n_terms = model.kb.n_terms
-        self.terms, self.given_rows = np.unique(
-            np.asarray(terms, dtype=np.int64), return_inverse=True
-        )
-        self.index = np.full(n_terms, -1)  # ontology term -> its distinct patient term, or -1
-        self.index[self.terms] = np.arange(len(self.terms))
+        # A patient has tens of terms at most: plain Python sorts them faster than numpy.
+        distinct = sorted(set(terms))
+        position = {t: i for i, t in enumerate(distinct)}
+        self.terms = np.array(distinct, dtype=np.int64)
+        self.given_rows = np.array([position[t] for t in terms], dtype=np.int64)
+        # Tables over the whole ontology: filling them costs less than binary searches for
+        # the thousands of terms looked up per answer.
+        self._index = np.full(n_terms, -1)  # ontology term -> its distinct patient term, or -1
+        self._index[self.terms] = np.arange(len(distinct))
         # The patient terms below each ontology term, as runs of `_below_term` (sorted by
         # ancestor, the concatenated ancestor lists, each term itself included).
-        up, offsets = model.ancestor_rows(self.terms)
-        owner = np.repeat(np.arange(len(self.terms)), np.diff(offsets, append=len(up)))
+        up, owner = _ancestors(model, self.terms)
         order = np.argsort(up, kind="stable")
         up, self._below_term = up[order], owner[order]
-        heads = np.flatnonzero(np.diff(up, prepend=-1))  # first entry of each ancestor's run
+        heads, counts = _run_heads(up)
         self._run_start = np.zeros(n_terms, dtype=np.int64)
         self._run_count = np.zeros(n_terms, dtype=np.int64)
         self._run_start[up[heads]] = heads
-        self._run_count[up[heads]] = np.diff(heads, append=len(up))
+        self._run_count[up[heads]] = counts
+
+    def index(self, terms: np.ndarray) -> np.ndarray:
+        """Position of each of `terms` among the distinct patient terms (-1: not one)."""
+        found: np.ndarray = self._index[terms]
+        return found
 
     def below(self, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (i, u): `terms[i]` is the distinct patient term u or one of its ancestors."""
         counts = self._run_count[terms]
         i = np.repeat(np.arange(len(terms)), counts)
-        return i, self._below_term[_ranges(self._run_start[terms], counts)]
+        return i, self._below_term[concat_ranges(self._run_start[terms], counts)]
 
 
 class _Candidates:
@@ -177,35 +208,31 @@ class _Candidates:
         # The columns of each distinct term, as runs of `_by_term` (each in column order).
         self._by_term = np.argsort(self.terms, kind="stable")
         by_term = self.terms[self._by_term]
-        self._term_start = np.flatnonzero(np.diff(by_term, prepend=-1))
-        self._term_count = np.diff(self._term_start, append=len(by_term))
+        self._term_start, self._term_count = _run_heads(by_term)
         self.distinct = by_term[self._term_start]
         # Every distinct term's ancestors (itself included), in term order: "at or below a
         # patient term" is the patient term being one of them.
-        self.up, offsets = model.ancestor_rows(self.distinct)
-        self.up_term = np.repeat(
-            np.arange(len(self.distinct)), np.diff(offsets, append=len(self.up))
-        )
+        self.up, self.up_term = _ancestors(model, self.distinct)
 
     @staticmethod
     def _runs(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(positions of the entries of CSR `rows`, concatenated; entries per row)."""
         counts = indptr[rows + 1] - indptr[rows]
-        return _ranges(indptr[rows], counts), counts
+        return concat_ranges(indptr[rows], counts), counts
 
     def _columns(self, distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (i, column): the columns annotating the distinct term `distinct[i]`, for
         each i in order and each i's columns in order."""
         counts = self._term_count[distinct]
         i = np.repeat(np.arange(len(distinct)), counts)
-        return i, self._by_term[_ranges(self._term_start[distinct], counts)]
+        return i, self._by_term[concat_ranges(self._term_start[distinct], counts)]
 
     def _covering(self, patient: _Patient) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per cell: whether an annotation is at or below the term; the product of
         (1 - frequency) over those; the column of the term itself; that of the most frequent
         of those, the first on ties (-1: none)."""
         n_cells = len(patient.terms) * self.n
-        u = patient.index[self.up]
+        u = patient.index(self.up)
         hit = np.flatnonzero(u >= 0)
         itself = self.up[hit] == self.distinct[self.up_term[hit]]
         i, column = self._columns(self.up_term[hit])
@@ -230,14 +257,20 @@ class _Candidates:
         return _first(u * self.n + self.not_owner[column], column, len(patient.terms) * self.n)
 
     def observed(
-        self, patient: _Patient, params: RankParameters
+        self,
+        patient: _Patient,
+        params: RankParameters,
+        covering: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        blocker: np.ndarray,
+        wanted: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(kinds, annotation, blocker) per cell: the closest way each candidate's annotations
-        account for each observed term."""
+        account for each observed term, from `_covering` and `_blockers`. Exact only for the
+        `wanted` cells (those of observed terms): the costliest rule is worked out for those
+        alone."""
         n_cells = len(patient.terms) * self.n
-        any_below, miss, own, best_below = self._covering(patient)
+        any_below, miss, own, best_below = covering
         exact = np.where(any_below, 1.0 - miss, 0.0)
-        blocker = self._blockers(patient)
         has_narrow = np.zeros(n_cells, dtype=bool)
         narrow = np.zeros(n_cells)
         narrow_column = np.full(n_cells, -1)
@@ -256,7 +289,7 @@ class _Candidates:
         negated = (exact == 0.0) & (blocker >= 0)
         covered = ~negated & (exact > 0.0) & (exact >= narrow)
         narrower = ~negated & ~covered & has_narrow
-        rest = ~(negated | covered | narrower)
+        rest = ~(negated | covered | narrower) & wanted
         kinds = np.full(n_cells, _UNRELATED)
         column = np.full(n_cells, -1)
         kinds[covered] = np.where(own[covered] >= 0, _EXACT, _BROADER)
@@ -289,29 +322,47 @@ class _Candidates:
         _, first = _first_max(cells[keep], best[pairs[i[keep]]], column[keep], len(rest))
         return first
 
-    def excluded(self, patient: _Patient) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(kinds, annotation, blocker) per cell: the candidate's annotation of the excluded
-        term, else its most frequent one below it, else the NOT annotation that agrees."""
-        _, _, own, best_below = self._covering(patient)
+    @staticmethod
+    def excluded(
+        covering: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], blocker: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(kinds, annotation, blocker) per cell, from `_covering` and `_blockers`: the
+        candidate's annotation of the excluded term, else its most frequent one below it,
+        else the NOT annotation that agrees."""
+        _, _, own, best_below = covering
         column = np.where(own >= 0, own, best_below)
-        blocker = np.where(column < 0, self._blockers(patient), -1)
+        blocker = np.where(column < 0, blocker, -1)
         kinds = np.where(blocker >= 0, _NEGATED, _EXCLUDED)
         return kinds, column, blocker
 
     def evidence(
         self,
         patient: _Patient,
-        matches: tuple[np.ndarray, np.ndarray, np.ndarray],
+        n_observed: int,
+        observed: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        excluded: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
         llr: np.ndarray,
     ) -> list[list[Evidence]]:
-        """Evidence rows of each candidate, one per given patient term (in the order given),
-        from `matches` (`observed` or `excluded`) and the terms x candidates log-LRs `llr`."""
+        """Evidence rows of each candidate, one per given patient term (in the order given:
+        the `n_observed` observed terms, then the excluded ones), from the per-cell matches
+        `observed` and `excluded` (None when there are no such terms) and the given terms x
+        candidates log-LRs `llr`."""
         kb = self.model.kb
         ids, labels, disease_ids = kb.term_ids, kb.term_labels, kb.disease_ids
         n = len(patient.given_rows)
         # Candidate by candidate, each in the order given: the order rows are listed in.
         cells = (patient.given_rows[None, :] * self.n + np.arange(self.n)[:, None]).ravel()
-        kinds, column, blocker = (m[cells] for m in matches)
+        if observed is not None and excluded is not None:
+            by_observed = np.tile(np.arange(n) < n_observed, self.n)
+            kinds, column, blocker = (
+                np.where(by_observed, o[cells], e[cells])
+                for o, e in zip(observed, excluded, strict=True)
+            )
+        else:
+            matches = observed if observed is not None else excluded
+            if matches is None:
+                raise ValueError("no matches to list")
+            kinds, column, blocker = (m[cells] for m in matches)
         q = np.tile(patient.terms[patient.given_rows], self.n)
         llr = np.ravel(llr.T)
         lr10 = _round3(llr / _LOG10)
@@ -382,6 +433,8 @@ class _Candidates:
         column = _find(self.keys, owner * kb.n_terms + terms)  # leaf annotations are direct
         rows = self.kb_rows[np.maximum(column, 0)] if len(self.kb_rows) else column  # -1: unread
         llr = np.array([math.log1p(-params.absent_rate * f) for f in freqs.tolist()])
+        term_ids, term_labels, disease_ids = kb.term_ids, kb.term_labels, kb.disease_ids
+        absent = MatchKind.ABSENT
         for j, t, lr10, k, f, src in zip(
             owner.tolist(),
             terms.tolist(),
@@ -391,21 +444,12 @@ class _Candidates:
             kb.ann_disease[rows].tolist(),
             strict=True,
         ):
-            term_id, label = kb.term_ids[t], kb.term_labels[t]
+            term_id, label = term_ids[t], term_labels[t]
             if k < 0:
-                out[j].append(Evidence(term_id, label, MatchKind.ABSENT, lr10))
+                out[j].append(Evidence(term_id, label, absent, lr10))
             else:  # the annotation is the term itself
                 out[j].append(
-                    Evidence(
-                        term_id,
-                        label,
-                        MatchKind.ABSENT,
-                        lr10,
-                        term_id,
-                        label,
-                        f,
-                        kb.disease_ids[src],
-                    )
+                    Evidence(term_id, label, absent, lr10, term_id, label, f, disease_ids[src])
                 )
         return out
 
@@ -420,18 +464,28 @@ def _evidence(
         return []
     candidates = _Candidates(model, groups)
     out: list[list[Evidence]] = [[] for _ in range(len(groups))]
-    if scores.observed:
-        patient = _Patient(model, scores.observed)
-        matches = candidates.observed(patient, params)
-        llr = scores.observed_llr.for_groups(groups, model.n_groups)
-        for mine, rows in zip(out, candidates.evidence(patient, matches, llr), strict=True):
-            mine += rows
-    if scores.excluded:
-        patient = _Patient(model, scores.excluded)
-        matches = candidates.excluded(patient)
-        llr = scores.excluded_llr.for_groups(groups, model.n_groups)
-        for mine, rows in zip(out, candidates.evidence(patient, matches, llr), strict=True):
-            mine += rows
+    n_observed = len(scores.observed)
+    if scores.observed or scores.excluded:
+        # Observed and excluded terms are matched as one patient: what they share (the
+        # annotations at or below each term, the NOT annotations above it) is worked out
+        # once; each cell's value depends on its own term and candidate alone.
+        patient = _Patient(model, (*scores.observed, *scores.excluded))
+        covering = candidates._covering(patient)
+        blocker = candidates._blockers(patient)
+        observed = excluded = None
+        parts = []
+        if scores.observed:
+            wanted = np.zeros((len(patient.terms), candidates.n), dtype=bool)
+            wanted[patient.given_rows[:n_observed]] = True
+            observed = candidates.observed(patient, params, covering, blocker, wanted.ravel())
+            parts.append(scores.observed_llr.for_groups(groups, model.n_groups))
+        if scores.excluded:
+            excluded = candidates.excluded(covering, blocker)
+            parts.append(scores.excluded_llr.for_groups(groups, model.n_groups))
+        llr = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        matched = candidates.evidence(patient, n_observed, observed, excluded, llr)
+        for mine, found in zip(out, matched, strict=True):
+            mine += found
     covered = model.covered_terms(scores.observed, scores.excluded)
     for mine, rows in zip(out, candidates.absent(covered, params), strict=True):
         mine += rows
@@ -576,6 +630,23 @@ def candidate_genes(
     return tuple(out)
 
 
+def _dense_columns(
+    matrix: sp.csr_matrix, rows: np.ndarray, columns: np.ndarray, is_column: np.ndarray
+) -> np.ndarray:
+    """`matrix[rows][:, columns].toarray()` for a canonical CSR `matrix` (distinct indices)
+    and sorted distinct `columns` (`is_column`: their mask over the matrix's columns), read
+    from its arrays: scipy's fancy indexing costs more than the few entries it returns."""
+    at, counts = _Candidates._runs(matrix.indptr, rows)
+    indices = matrix.indices[at]
+    hit = is_column[indices]
+    position = np.empty(len(is_column), dtype=np.int64)  # read only where `is_column`
+    position[columns] = np.arange(len(columns))
+    flat = np.repeat(np.arange(len(rows)) * len(columns), counts)[hit] + position[indices[hit]]
+    out = np.zeros((len(rows), len(columns)))
+    out.ravel()[flat] = matrix.data[at[hit]]
+    return out
+
+
 def _entropy_bits(p: np.ndarray) -> np.ndarray:
     """Entropy (bits) of each row of non-negative weights (normalised here)."""
     total = p.sum(axis=-1, keepdims=True)
@@ -614,12 +685,17 @@ def suggest_findings(
     for t in extra_recorded:
         covered[kb.ancestors(t)] = 1.0
         covered[kb.descendants(t)] = 1.0
-    rows = model.direct_csr[top]
-    cands = np.unique(rows.indices)
-    cands = cands[(covered[cands] == 0) & model.phenotype_mask[cands]]
+    # The candidate findings as a mask over the ontology (sorted and distinct for free), and
+    # each one's column in the k x candidates matrix.
+    direct = model.direct_csr
+    is_cand = np.zeros(kb.n_terms, dtype=bool)
+    is_cand[direct.indices[_Candidates._runs(direct.indptr, top)[0]]] = True
+    is_cand &= covered == 0
+    is_cand &= model.phenotype_mask
+    cands = np.flatnonzero(is_cand)
     if not len(cands):
         return ()
-    closed = model.closed_csr[top][:, cands].toarray()  # k x candidates
+    closed = _dense_columns(model.closed_csr, top, cands, is_cand)  # k x candidates
     eps = params.noise
     p_present = (1.0 - eps) * closed + eps * model.background[cands][None, :]
     joint_yes = prior[:, None] * p_present
@@ -629,6 +705,7 @@ def suggest_findings(
     gain = h0 - p_yes * _entropy_bits(joint_yes.T) - (1.0 - p_yes) * _entropy_bits(joint_no.T)
     order = np.argsort(-gain, kind="stable")
     ids = [model.group_primary_ids[g] for g in top.tolist()]
+    prior_values = prior.tolist()
     out: list[SuggestedFinding] = []
     taken = np.zeros(kb.n_terms, dtype=bool)  # chosen findings and their lines: no near-repeats
     for j in order.tolist():
@@ -641,8 +718,10 @@ def suggest_findings(
         taken[kb.descendants(t)] = True
         post_yes = joint_yes[:, j] / max(p_yes[j], 1e-300)
         post_no = joint_no[:, j] / max(1.0 - p_yes[j], 1e-300)
-        up_yes = [i for i in np.argsort(-post_yes).tolist() if post_yes[i] > prior[i]]
-        up_no = [i for i in np.argsort(-post_no).tolist() if post_no[i] > prior[i]]
+        # Compared as Python floats (the same doubles): cheaper than numpy scalars.
+        yes, no = post_yes.tolist(), post_no.tolist()
+        up_yes = [i for i in np.argsort(-post_yes).tolist() if yes[i] > prior_values[i]]
+        up_no = [i for i in np.argsort(-post_no).tolist() if no[i] > prior_values[i]]
         out.append(
             SuggestedFinding(
                 term_id=kb.term_ids[t],

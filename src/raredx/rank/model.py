@@ -11,9 +11,9 @@ once with numpy/scipy, in a few milliseconds.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal
 
 import numpy as np
@@ -31,6 +31,7 @@ __all__ = [
     "PatientQuery",
     "PhenotypeModel",
     "TermEvidence",
+    "concat_ranges",
     "onset_bins",
     "phenotype_model",
 ]
@@ -51,6 +52,7 @@ _AUTOSOMAL = frozenset({"HP:0000006", "HP:0000007"})
 _XLR, _XLD, _XL, _YL = "HP:0001419", "HP:0001423", "HP:0001417", "HP:0001450"
 _MAX_FREQUENCY = 1.0 - 1e-9  # keeps log(1 - f) finite for obligate findings
 _TERM_CACHE_SIZE = 4096  # per-term evidence kept (a few kB each)
+_COVERED_CACHE_SIZE = 32  # patients whose covered terms are kept (a few kB each)
 _TermKey = tuple[str, int, RankParameters]
 
 Sex = Literal["male", "female"]
@@ -508,13 +510,15 @@ class PhenotypeModel:
         excluded = [x for x in dict.fromkeys(query.excluded) if mask[x]]
         implied: set[int] = set()
         for q in observed:
-            implied.update(int(a) for a in kb.ancestors(q) if a != q)
+            above = set(kb.ancestors(q).tolist())
+            above.discard(q)
+            implied |= above
         kept_obs = tuple(q for q in observed if q not in implied)
         implied_obs = implied | set(kept_obs)
         excl = [x for x in excluded if x not in implied_obs]
         excl_set = set(excl)
         kept_exc = tuple(
-            x for x in excl if not any(int(a) in excl_set and a != x for a in kb.ancestors(x))
+            x for x in excl if not excl_set.intersection(kb.ancestors(x).tolist()) - {x}
         )
         return kept_obs, kept_exc
 
@@ -529,14 +533,37 @@ class PhenotypeModel:
 
     def covered_terms(self, observed: Sequence[int], excluded: Sequence[int]) -> np.ndarray:
         """Indicator of terms a recorded finding accounts for: ancestors and descendants of
-        observed terms, descendants of excluded terms."""
-        kb = self.kb
-        covered = np.zeros(kb.n_terms)
-        lines = [kb.ancestors(q) for q in observed]
-        lines += [kb.descendants(t) for t in (*observed, *excluded)]
-        if lines:
-            covered[np.concatenate(lines)] = 1.0
+        observed terms, descendants of excluded terms (n_terms, 0.0 or 1.0; a fresh array)."""
+        covered = np.zeros(self.kb.n_terms)
+        covered[self._covered_lines(tuple(observed), tuple(excluded))] = 1.0
         return covered
+
+    @cached_property
+    def _covered_lines(self) -> Callable[[tuple[int, ...], tuple[int, ...]], np.ndarray]:
+        """The terms `covered_terms` marks, with repeats, for (observed, excluded). Kept for
+        the last few patients (a thread-safe LRU): one diagnosis asks for the same patient's
+        three times (scoring, explaining, suggesting findings)."""
+
+        @lru_cache(maxsize=_COVERED_CACHE_SIZE)
+        def lines(observed: tuple[int, ...], excluded: tuple[int, ...]) -> np.ndarray:
+            kb = self.kb
+            parts = []
+            if observed:
+                obs = np.asarray(observed, dtype=np.int64)
+                starts = kb.ancestor_indptr[obs]
+                counts = kb.ancestor_indptr[obs + 1] - starts
+                parts.append(kb.ancestor_indices[concat_ranges(starts, counts)])
+            if observed or excluded:
+                recorded = np.asarray((*observed, *excluded), dtype=np.int64)
+                below = kb.descendant_matrix
+                starts = below.indptr[recorded]
+                counts = below.indptr[recorded + 1] - starts
+                parts.append(below.indices[concat_ranges(starts, counts)])
+            found = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            found.flags.writeable = False  # shared by every caller
+            return found
+
+        return lines
 
     def clear_cache(self) -> None:
         """Forget the per-term evidence computed so far (for timing cold scoring)."""
@@ -729,6 +756,13 @@ class PhenotypeModel:
         z = scores.total / params.temperature + group_llr
         z = np.exp(z - z.max())
         return replace(scores, genotype_llr=group_llr, pair_llr=pair_llr, posterior=z / z.sum())
+
+
+def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The ranges starts[i] .. starts[i] + counts[i] - 1, concatenated (int64)."""
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if len(ends) else 0
+    return np.repeat(starts - (ends - counts), counts) + np.arange(total)
 
 
 def _max_per_key(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from raredx.rank.parameters import KbEstimates, RankParameters
@@ -80,7 +81,9 @@ class Evidence:
         return {
             "term_id": self.term_id,
             "term_label": self.term_label,
-            "kind": self.kind.value,
+            # str() of a StrEnum member is its value, as a plain str; `.value` goes through a
+            # Python-level descriptor, which costs more with hundreds of rows per answer.
+            "kind": str(self.kind),
             "log10_lr": self.log10_lr,
             "annotation_id": self.annotation_id,
             "annotation_label": self.annotation_label,
@@ -276,8 +279,16 @@ class Diagnosis:
             "diseases": [d.to_dict() for d in self.diseases],
             "genes": [g.to_dict() for g in self.genes],
             "next_findings": [f.to_dict() for f in self.next_findings],
-            "parameters": self.parameters.to_dict(),
-            "kb_estimates": self.kb_estimates.to_dict(),
+            "parameters": dict(_settings_dict(self.parameters)),
+            "kb_estimates": dict(_settings_dict(self.kb_estimates)),
             "genome": self.genome.to_dict() if self.genome else None,
             "do_not_miss": [d.to_dict() for d in self.do_not_miss],
         }
+
+
+@lru_cache(maxsize=16)
+def _settings_dict(settings: RankParameters | KbEstimates) -> dict[str, Any]:
+    """`settings.to_dict()`, made once per distinct settings (`dataclasses.asdict` costs tens
+    of microseconds, and every answer repeats the same few). Callers take a shallow copy: the
+    values are numbers and tuples of numbers, so the copy shares nothing mutable."""
+    return settings.to_dict()
