@@ -13,6 +13,7 @@ reused by every later call.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import weakref
@@ -28,7 +29,7 @@ from raredx.case import (
     Sex,
     parse_iso_duration,
 )
-from raredx.errors import InputError
+from raredx.errors import InputError, RaredxError
 from raredx.genome import GenomeEvidence
 from raredx.kb import KnowledgeBase, load_kb, per_kb
 from raredx.phenotype import ResolvedTerm, parse_observed_and_excluded
@@ -62,6 +63,7 @@ __all__ = [
     "genotype_evidence",
     "parse_age",
     "parse_sex",
+    "prepare_kb",
     "prepare_patient",
 ]
 
@@ -430,6 +432,21 @@ def diagnose(
         genome=None if genome is None else genome_summary(genome),
         do_not_miss=missable,
     )
+
+
+_WARM_UP_TERM = "HP:0001250"
+"""Seizure: in every HPO release; any phenotypic abnormality would do."""
+
+
+def prepare_kb(kb: KnowledgeBase) -> None:
+    """Build now what ranking and explaining otherwise build at their first use (the phenotype
+    model and its explanation tables, the treatment index, the treatable diseases: about a
+    second), so that a server's or a batch worker's first patient waits no longer than the
+    next ones."""
+    with contextlib.suppress(RaredxError):  # a KB without the term still gets its model
+        diagnose(_WARM_UP_TERM, kb=kb, top=1, top_genes=1, next_findings=1)
+    phenotype_model(kb)
+    treatment_index(kb)
 
 
 def explain_diseases(

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
@@ -21,9 +22,11 @@ from raredx import __version__
 from raredx.api import auth, mme, rest
 from raredx.api.deps import Forbidden, NotAuthenticated, Services
 from raredx.api.security import secret_key
+from raredx.diagnosis import prepare_kb
 from raredx.errors import InputError
 from raredx.kb import KnowledgeBase, load_kb
 from raredx.mme.config import default_config_path, load_config
+from raredx.phenotype import term_search
 from raredx.store import Store
 
 __all__ = [
@@ -124,6 +127,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Built before the first request, not during it (about 1.5 s once per process).
+        await run_in_threadpool(prepare_kb, kb)
+        await run_in_threadpool(term_search, kb)
         try:
             yield
         finally:

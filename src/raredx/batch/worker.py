@@ -9,7 +9,6 @@ only the cases' bytes and the batch settings.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
 import socket
@@ -124,7 +123,7 @@ def worker_kb(version: str) -> KnowledgeBase:
 def warm(version: str) -> dict[str, Any]:
     """Load the KB and build what ranking needs (model, treatments) on this worker; returns
     the process, the seconds it took and the resident memory after."""
-    from raredx.diagnosis import diagnose
+    from raredx.diagnosis import prepare_kb
 
     # the batch runs cases side by side: one VCF-reading process per case, not several
     os.environ.setdefault("RAREDX_GENOME_WORKERS", "1")
@@ -132,8 +131,7 @@ def warm(version: str) -> dict[str, Any]:
     fresh = (version, os.environ.get("RAREDX_HOME", "")) not in _KB
     kb = worker_kb(version)
     if fresh:
-        with contextlib.suppress(RaredxError):  # builds the model, treatments, treatable
-            diagnose("HP:0001250", kb=kb, top=1, top_genes=1, next_findings=0, explain=False)
+        prepare_kb(kb)
     return {
         "worker": _who(),
         "pid": os.getpid(),
