@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -63,6 +64,8 @@ def serve(
         return
     # Several processes need an import string; they rebuild the app from these variables.
     application.state.services.store.close()
+    del application  # each worker builds its own; the supervisor need not keep a KB
+    gc.collect()
     if kb_version:
         os.environ[APP_KB_ENV] = kb_version
     if config is not None:
