@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import orjson
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from raredx.api.rest.common import json_bytes
+from raredx.api.rest.diagnose import INLINE_TERMS
 from raredx.api.rest.schemas import DiagnosisOut
 from raredx.cli.app import app as cli_app
+from raredx.diagnosis import diagnose
+from raredx.rank import phenotype_model
 from raredx.store import models as m
 from tests.api.conftest import ALPS_LIKE, Api
 
@@ -106,3 +111,22 @@ def test_bad_phenotypes_are_422_with_every_problem(
     assert post(URL, json={"observed": ALPS_LIKE}).status_code == 401
     bad_token = {"Authorization": "Bearer rdx_nope"}
     assert post(URL, json={"observed": ALPS_LIKE}, headers=bad_token).status_code == 401
+
+
+def test_a_large_phenotype_ranked_in_the_thread_pool_gives_the_library_answer(
+    shared_api: Api, headers: dict[str, str]
+) -> None:
+    """More than INLINE_TERMS terms take the thread-pool path: same JSON as the library."""
+    kb = shared_api.svc.kb
+    model = phenotype_model(kb)
+    # Distinct leaf-most terms (none an ancestor of another): nothing is dropped as implied.
+    leaves = [
+        kb.term_ids[i]
+        for i in np.flatnonzero(model.phenotype_mask).tolist()
+        if len(kb.descendants(i)) == 1
+    ][: INLINE_TERMS + 20]
+    reply = shared_api.client.post(URL, json={"observed": leaves, "top": 3}, headers=headers)
+    assert reply.status_code == 200, reply.text
+    expected = diagnose(leaves, kb=kb, top=3, top_genes=3, case_id="query")
+    assert reply.json() == orjson.loads(json_bytes(expected.to_dict()))
+    assert len(reply.json()["observed"]) == INLINE_TERMS + 20

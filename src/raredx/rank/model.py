@@ -11,6 +11,7 @@ once with numpy/scipy, in a few milliseconds.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
@@ -284,6 +285,9 @@ class PhenotypeModel:
         self._absent_cache: dict[float, tuple[sp.csr_matrix, np.ndarray]] = {}
         self._identity: dict[int, tuple[str, tuple[str, ...], str, tuple[str, ...]]] = {}
         self._term_cache: dict[_TermKey, tuple[float, np.ndarray, np.ndarray]] = {}
+        # Servers rank in several threads (requests, background jobs): evicting the oldest
+        # entry iterates the dict, which another thread's insert would break.
+        self._term_cache_lock = threading.Lock()
 
         # --- onset ----------------------------------------------------------------------------
         n_bins = len(ONSET_EDGES_YEARS) - 1
@@ -567,7 +571,8 @@ class PhenotypeModel:
 
     def clear_cache(self) -> None:
         """Forget the per-term evidence computed so far (for timing cold scoring)."""
-        self._term_cache.clear()
+        with self._term_cache_lock:
+            self._term_cache.clear()
 
     def _cached_evidence(
         self, kind: str, terms: Sequence[int], params: RankParameters
@@ -599,9 +604,10 @@ class PhenotypeModel:
                     fresh.entry_group[sel].astype(np.int32),
                     fresh.entry_delta[sel],
                 )
-                if len(cache) >= _TERM_CACHE_SIZE:
-                    cache.pop(next(iter(cache)), None)  # oldest first
-                cache[(kind, t, params)] = local[t]
+                with self._term_cache_lock:
+                    if len(cache) >= _TERM_CACHE_SIZE:
+                        cache.pop(next(iter(cache)), None)  # oldest first
+                    cache[(kind, t, params)] = local[t]
         parts = [local[t] for t in terms]
         sizes = [len(p[1]) for p in parts]
         return TermEvidence(

@@ -2,10 +2,12 @@
 
 The path is kept lean for load (many concurrent clients): no store access beyond
 authentication (cached), no audit entry (the request holds no stored patient data), and the
-result is serialised once with orjson, not re-validated. The ranking runs on the event loop,
-one at a time per process, in the order requests arrive: it is pure CPU work holding the GIL
-(~5-25 ms), so a thread pool would only add hand-offs between threads and make every answer
-late instead of answering in turn. The ranking is a pure function of the request and the KB,
+result is serialised once with orjson, not re-validated. A ranking of up to `INLINE_TERMS`
+terms runs on the event loop, one at a time per process, in the order requests arrive: it is
+pure CPU work holding the GIL (~5-35 ms), so a thread pool would only add hand-offs between
+threads and make every answer late instead of answering in turn. A larger one (up to 1,000
+terms: up to about a second) goes to the thread pool, so that the process keeps answering
+other requests meanwhile. The ranking is a pure function of the request and the KB,
 so the latest `CACHE_SIZE` answers are kept (serialised) and a repeated request is answered
 from memory.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from raredx.api.rest.common import API, CaseRole, Svc, errors, json_bytes, unprocessable
@@ -22,10 +25,13 @@ from raredx.api.rest.schemas import DiagnoseRequest, DiagnosisOut
 from raredx.diagnosis import diagnose
 from raredx.errors import InputError
 
-__all__ = ["CACHE_SIZE", "router"]
+__all__ = ["CACHE_SIZE", "INLINE_TERMS", "router"]
 
 CACHE_SIZE = 512
 """Answers kept in memory (about 30 KB each)."""
+
+INLINE_TERMS = 100
+"""Requests with more observed + excluded terms are ranked in the thread pool."""
 
 router = APIRouter(prefix=API, tags=["Diagnosis"])
 
@@ -48,7 +54,8 @@ async def diagnose_phenotype(body: DiagnoseRequest, svc: Svc, user: CaseRole) ->
     if found is not None:
         _cache.move_to_end(key)
         return Response(found, media_type="application/json")
-    try:
+
+    def answer() -> bytes:
         result = diagnose(
             body.observed,
             excluded=body.excluded,
@@ -60,9 +67,15 @@ async def diagnose_phenotype(body: DiagnoseRequest, svc: Svc, user: CaseRole) ->
             explain=body.explain,
             case_id="query",
         )
+        return json_bytes(result.to_dict())
+
+    try:
+        if len(body.observed) + len(body.excluded) > INLINE_TERMS:
+            data = await run_in_threadpool(answer)
+        else:
+            data = answer()
     except InputError as exc:
         raise unprocessable(exc) from None
-    data = json_bytes(result.to_dict())
     _cache[key] = data
     while len(_cache) > CACHE_SIZE:
         _cache.popitem(last=False)
