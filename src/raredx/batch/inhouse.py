@@ -9,6 +9,7 @@ costs only their own reading plus the aggregation.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -119,11 +120,12 @@ def collect_inhouse(
     user: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     cluster: Cluster | None = None,
+    stop: threading.Event | None = None,
 ) -> InhouseReport:
     """Collect the VCF genotypes of `items` into the in-house folder `root` (created when
     missing) on a Dask cluster, register them under `centre` (or `centres[item.index]`), and
-    rebuild the frequencies. Interrupted (Ctrl-C, lost cluster): what was collected is
-    registered and built, `report.interrupted` says why."""
+    rebuild the frequencies. Interrupted (Ctrl-C, `stop` set, lost cluster): what was
+    collected is registered and built, `report.interrupted` says why."""
     t0 = time.perf_counter()
     store = InhouseStore.create(root)
     report = InhouseReport(str(store.root))
@@ -139,10 +141,10 @@ def collect_inhouse(
         try:
             if tasks:
                 if cluster is not None:
-                    _collect(cluster, groups, store, store_url, user, outcomes, progress)
+                    _collect(cluster, groups, store, store_url, user, outcomes, progress, stop)
                 else:
                     with open_cluster(workers=workers, scheduler=scheduler, timeout=timeout) as c:
-                        _collect(c, groups, store, store_url, user, outcomes, progress)
+                        _collect(c, groups, store, store_url, user, outcomes, progress, stop)
         except ClusterError as exc:
             if not outcomes:  # no cluster at all: nothing ran, a plain error
                 raise
@@ -171,6 +173,7 @@ def _collect(
     user: str | None,
     outcomes: dict[int, CollectOutcome],
     progress: Callable[[int, int], None] | None,
+    stop: threading.Event | None,
 ) -> None:
     total = len(groups)
     for group, result in cluster.map(collect_chunk, groups, str(store.root), store_url, user):
@@ -188,3 +191,5 @@ def _collect(
                 outcomes[outcome.index] = outcome
         if progress is not None:
             progress(len(outcomes), total)
+        if stop is not None and stop.is_set():  # the signal's own exception may be lost
+            raise KeyboardInterrupt

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -281,10 +282,12 @@ def run_batch(
     chunk_size: int | None = None,
     progress: Progress | None = None,
     cluster: Cluster | None = None,
+    stop: threading.Event | None = None,
 ) -> BatchReport:
     """Run every item not finished by an earlier run on a Dask cluster (a new `LocalCluster`
     of `workers` processes, the cluster at `scheduler`, or `cluster` if given) and write the
-    summary files. `progress(done, total)` is called as groups finish.
+    summary files. `progress(done, total)` is called as groups finish. Setting `stop` (a
+    signal handler does) interrupts the run as Ctrl-C does, at the next finished group.
 
     Raises InputError for an unusable output folder, `ClusterError` when no cluster can be had,
     `BatchInterrupted` (with the report) on Ctrl-C or a lost cluster.
@@ -309,11 +312,12 @@ def run_batch(
             progress(len(outcomes), total)
         try:
             if todo:
+                args = (todo, settings, outcomes, report, chunk_size, progress, total, stop)
                 if cluster is not None:
-                    _run(cluster, todo, settings, outcomes, report, chunk_size, progress, total)
+                    _run(cluster, *args)
                 else:
                     with open_cluster(workers=workers, scheduler=scheduler, timeout=timeout) as c:
-                        _run(c, todo, settings, outcomes, report, chunk_size, progress, total)
+                        _run(c, *args)
         except ClusterError as exc:
             if not report.scheduler:  # no cluster at all: nothing ran, a plain error
                 raise
@@ -346,6 +350,7 @@ def _run(
     chunk_size: int | None,
     progress: Progress | None,
     total: int,
+    stop: threading.Event | None,
 ) -> None:
     report.scheduler = cluster.address
     warmed = cluster.on_each_worker(warm, settings.kb_version)
@@ -382,6 +387,10 @@ def _run(
                     s.busy_seconds += outcome.seconds
             if progress is not None:
                 progress(len(outcomes), total)
+            if stop is not None and stop.is_set():
+                # Normally the signal's own KeyboardInterrupt got here first, unless it was
+                # raised where Python ignores exceptions (an object's finaliser).
+                raise KeyboardInterrupt
     finally:
         report.run_seconds = time.perf_counter() - t0
         peaks = cluster.run(_peak)

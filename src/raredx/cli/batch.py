@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,22 +96,27 @@ _USER = typer.Option(
 
 
 @contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a scheduler killing the job, `kill`) ends the run like Ctrl-C: finished cases
-    are kept and summarised."""
+def _interruptible() -> Iterator[threading.Event]:
+    """Ctrl-C (SIGINT) and SIGTERM (a scheduler killing the job, `kill`) end the run: finished
+    cases are kept and summarised. The handler raises KeyboardInterrupt at once and also sets
+    the yielded event, which the run checks as results arrive: a KeyboardInterrupt raised
+    inside an object's finaliser (Dask futures have some) is printed and lost."""
+    stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
         raise KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread
-        yield
+        yield stop
         return
     try:
-        yield
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
@@ -305,7 +311,7 @@ def batch(
         )
         bar, update = _progress_bar("ranking")
         try:
-            with _terminate_as_interrupt(), bar:
+            with _interruptible() as stop, bar:
                 report = run_batch(
                     items,
                     settings,
@@ -314,10 +320,13 @@ def batch(
                     timeout=timeout,
                     chunk_size=chunk_size,
                     progress=update,
+                    stop=stop,
                 )
-        except BatchInterrupted as stop:
-            _print_report(stop.report, fmt)
-            err_console.print(Text.assemble(("stopped: ", "bold red"), str(stop)), highlight=False)
+        except BatchInterrupted as interrupted:
+            _print_report(interrupted.report, fmt)
+            err_console.print(
+                Text.assemble(("stopped: ", "bold red"), str(interrupted)), highlight=False
+            )
             raise typer.Exit(code=130) from None
     assert report is not None
     _print_report(report, fmt)
@@ -424,7 +433,7 @@ def compile_inhouse(
         if not items:
             raise InputError("nothing to collect", ["no case found in the given inputs"])
         bar, update = _progress_bar("reading VCFs")
-        with _terminate_as_interrupt(), bar:
+        with _interruptible() as stop, bar:
             report = collect_inhouse(
                 items,
                 out,
@@ -436,6 +445,7 @@ def compile_inhouse(
                 store_url=store_url,
                 user=user,
                 progress=update,
+                stop=stop,
             )
     _print_inhouse(report, fmt)
     if report.interrupted:
