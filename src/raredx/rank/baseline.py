@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from raredx.rank.model import PhenotypeModel
+from raredx.rank.model import PhenotypeModel, concat_ranges
 
 __all__ = ["resnik_scores"]
 
@@ -38,11 +38,9 @@ def resnik_scores(model: PhenotypeModel, observed: Sequence[int]) -> np.ndarray:
     closed = model.closed
     starts = closed.indptr[ancestors]
     sizes = closed.indptr[ancestors + 1] - starts
-    total = int(sizes.sum())
     best = np.zeros((len(query), model.n_groups))
-    if total:
-        shift = np.cumsum(sizes) - sizes
-        flat = np.repeat(starts - shift, sizes) + np.arange(total)
+    if sizes.sum():
+        flat = concat_ranges(starts, sizes)
         np.maximum.at(best, (np.repeat(pos, sizes), closed.indices[flat]), np.repeat(ic, sizes))
     result: np.ndarray = best.mean(axis=0)
     return result

@@ -607,9 +607,8 @@ def candidate_genes(
     # Each gene's groups, most probable first: one sort over all the picked genes' links.
     starts, ends = model.gene_pair_start[pick], model.gene_pair_start[pick + 1]
     counts = ends - starts
-    flat = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
     owner = np.repeat(np.arange(len(pick)), counts)
-    groups = model.group_of_pair[flat]
+    groups = model.group_of_pair[concat_ranges(starts, counts)]
     order = np.lexsort((-scores.posterior[groups], owner))
     groups, owner = groups[order], owner[order]
     first = np.searchsorted(owner, np.arange(len(pick)))

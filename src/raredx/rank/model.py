@@ -436,11 +436,8 @@ class PhenotypeModel:
         kb = self.kb
         starts = kb.ancestor_indptr[terms]
         counts = kb.ancestor_indptr[terms + 1] - starts
-        offsets = np.zeros(len(terms), dtype=np.int64)
-        if len(terms) > 1:
-            offsets[1:] = np.cumsum(counts)[:-1]
-        flat = np.repeat(starts - offsets, counts) + np.arange(int(counts.sum()))
-        return kb.ancestor_indices[flat], offsets
+        offsets = (np.cumsum(counts) - counts).astype(np.int64)
+        return kb.ancestor_indices[concat_ranges(starts, counts)], offsets
 
     # ------------------------------------------------------------------------------- columns
     def _gather(
@@ -453,8 +450,7 @@ class PhenotypeModel:
         if total == 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, np.zeros(0)
-        offsets = np.cumsum(counts) - counts
-        flat = np.repeat(starts - offsets, counts) + np.arange(total)
+        flat = concat_ranges(starts, counts)
         return np.repeat(owners, counts), matrix.indices[flat], matrix.data[flat]
 
     def term_support(
@@ -636,9 +632,8 @@ class PhenotypeModel:
         query = np.asarray(terms, dtype=np.int64)
         starts = kb.parent_indptr[query]
         counts = kb.parent_indptr[query + 1] - starts
-        flat = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
         owners = np.repeat(np.arange(len(query)), counts)
-        parents = kb.parent_indices[flat].astype(np.int64)
+        parents = kb.parent_indices[concat_ranges(starts, counts)].astype(np.int64)
         owner, rows, vals = self._gather(self.closed, owners, parents)
         return _max_per_key(owner * n_groups + rows, vals)
 
